@@ -1,0 +1,136 @@
+"""Command line: ``python -m harness run | validate | bench | train | compare | history | report``.
+
+Thin by design: parse, call, map errors to exit codes (0 ok, 2 bad config/input, 1 runtime failure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_RUNTIME, EXIT_INPUT = 0, 1, 2
+
+
+def _input_errors() -> tuple[type[BaseException], ...]:
+    from harness.config import ConfigError
+    from harness.data import DataError
+    from harness.models.loading import ModelUnavailableError
+    from harness.registry import RegistryError
+
+    return ConfigError, DataError, ModelUnavailableError, RegistryError
+
+
+def _fail(msg: str, code: int) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return code
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from harness.config import config_hash, load_config
+
+    cfg = load_config(args.config, args.set)
+    print(f"{args.config}: ok (config hash {config_hash(cfg)}; {len(cfg.data)} dataset(s), "
+          f"{len(cfg.scorers)} scorer(s): {', '.join(s.name or s.type for s in cfg.scorers)})")
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from harness.config import load_config
+    from harness.pipeline import run
+    from harness.summary import print_summary
+
+    overrides = list(args.set)
+    if args.output:
+        overrides.append(f"output_dir={args.output}")
+    if args.no_cache:
+        overrides.append("runtime.cache=null")
+    cfg = load_config(args.config, overrides)
+    thresholds = None
+    if args.thresholds_from:
+        from harness.evaluation import load_thresholds
+
+        thresholds = load_thresholds(Path(args.thresholds_from))
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    result = run(cfg, thresholds_from=thresholds, console=console)
+    print_summary(result, console, max_claims=args.show_claims)
+    return EXIT_OK
+
+
+def _delegate(target: str) -> Callable[[argparse.Namespace], int]:
+    """Subcommands owned by other modules take the raw remaining argv."""
+
+    def call(args: argparse.Namespace) -> int:
+        module, _, attr = target.partition(":")
+        import importlib
+
+        fn = getattr(importlib.import_module(module), attr)
+        return int(fn(args.rest) or 0)
+
+    return call
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m harness",
+        description="Summary-faithfulness evaluation: per-claim NLI/QA consistency scores with evidence.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="score the pairs named by a config; writes results/<run-id>/")
+    r.add_argument("config", help="YAML run config (see configs/)")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set runtime.dtype=fp32 --set data.0.limit=20")
+    r.add_argument("--output", help="results folder (default: the config's output_dir, 'results')")
+    r.add_argument("--thresholds-from", metavar="RUN", help="apply thresholds tuned in an earlier run folder")
+    r.add_argument("--no-cache", action="store_true", help="do not read or write the model-output cache")
+    r.add_argument("--show-claims", type=int, default=60, metavar="N",
+                   help="print at most N claims in the summary (default 60)")
+    r.set_defaults(func=_cmd_run)
+
+    v = sub.add_parser("validate", help="check a config without running it")
+    v.add_argument("config")
+    v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    v.set_defaults(func=_cmd_validate)
+
+    for name, target, helptext in (
+        ("bench", "harness.bench:main", "benchmark batching strategies side by side"),
+        ("train", "harness.train:main", "train the embedded cross-encoder (see configs/train_embedded.yaml)"),
+        ("compare", "harness.evaluation.compare:main", "compare runs: metrics, significance, flipped claims"),
+        ("history", "harness.evaluation.history:main", "list runs and how metrics moved across versions"),
+        ("report", "harness.report:main", "write a static HTML report for a run"),
+    ):
+        s = sub.add_parser(name, help=helptext, add_help=False)
+        s.add_argument("rest", nargs=argparse.REMAINDER)
+        s.set_defaults(func=_delegate(target))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)  # type: ignore[no-any-return]
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_RUNTIME)
+    except Exception as e:  # map known input errors to exit 2 with one line; others to exit 1
+        if isinstance(e, _input_errors()):
+            return _fail(str(e), EXIT_INPUT)
+        if os.environ.get("HARNESS_DEBUG"):
+            raise
+        return _fail(f"{type(e).__name__}: {e} (set HARNESS_DEBUG=1 for a traceback)", EXIT_RUNTIME)
+
+
+def _entry() -> Any:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    _entry()

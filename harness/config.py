@@ -1,0 +1,369 @@
+"""Run configuration: pydantic models with ``extra="forbid"`` so a typo is an error, not a silent default.
+
+Scorers form a discriminated union on ``type``. Paths in a config are resolved relative to the config
+file's folder first, then to the current directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "CONFIG_VERSION",
+    "ChecksConfig",
+    "CombineConfig",
+    "ConfigError",
+    "DataConfig",
+    "FieldMap",
+    "ModelConfig",
+    "NLIScorerConfig",
+    "OverlapScorerConfig",
+    "QAScorerConfig",
+    "RunConfig",
+    "RuntimeConfig",
+    "ScorerConfig",
+    "SegmentationConfig",
+    "apply_overrides",
+    "config_hash",
+    "load_config",
+]
+
+CONFIG_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConfigError(ValueError):
+    """A config problem, worded as one line naming the file, the dotted field and what is allowed."""
+
+
+class FieldMap(_Strict):
+    """Which input columns hold what."""
+
+    id: str | None = "id"
+    """Column with a unique pair id; if absent or None, ids are the row numbers."""
+    source: str = "source"
+    rewrite: str = "rewrite"
+    label: str | None = "label"
+    """Gold label column (1 faithful / 0 not, or graded); None or absent column = unlabelled."""
+    group: str | None = None
+    """Column linking minimal-pair twins (e.g. BUMP's ``pair_id``)."""
+
+
+class DataConfig(_Strict):
+    """One dataset of (source, rewrite) pairs."""
+
+    name: str = "data"
+    type: Literal["seeds", "jsonl", "csv", "parquet", "hf"] = "jsonl"
+    path: str | None = None
+    """File or folder (seeds: a folder with ``000_*.txt`` source and ``002_*.txt`` rewrite; or explicit files)."""
+    source_file: str | None = None
+    """seeds: the source text file (default: the ``000_*`` file in ``path``)."""
+    rewrite_file: str | None = None
+    """seeds: the rewrite text file (default: the ``002_*`` file in ``path``)."""
+    hf_name: str | None = None
+    """hf: a `datasets` name or builder ("json", "csv", ...) — with ``path`` for local data files."""
+    hf_config: str | None = None
+    split: str = "train"
+    revision: str | None = None
+    fields: FieldMap = FieldMap()
+    role: Literal["dev", "test", "none"] = "none"
+    """``dev`` sets where thresholds are tuned; ``test`` where tuned thresholds are applied."""
+    limit: int | None = Field(default=None, ge=1)
+    """Keep only the first N pairs (quick looks)."""
+
+    @model_validator(mode="after")
+    def _needs_location(self) -> DataConfig:
+        if self.type == "hf" and not (self.hf_name or self.path):
+            raise ValueError("type 'hf' needs hf_name (a datasets name) or path (local files)")
+        if self.type != "hf" and not (self.path or (self.source_file and self.rewrite_file)):
+            raise ValueError(f"type '{self.type}' needs path")
+        return self
+
+
+class PremiseConfig(_Strict):
+    """How the source is cut into premise units that each fit the model window."""
+
+    unit: Literal["sentence", "window", "chunk", "document"] = "window"
+    size: int = Field(default=2, ge=1)
+    """window: sentences per window; chunk: tokens (words) per chunk."""
+    stride: int = Field(default=1, ge=1)
+    """window: sentences between window starts; chunk: words between chunk starts."""
+
+
+class SegmentationConfig(_Strict):
+    claims: Literal["sentence", "paragraph", "whole"] = "sentence"
+    premises: PremiseConfig = PremiseConfig()
+    min_claim_chars: int = Field(default=3, ge=0)
+
+
+class ChecksConfig(_Strict):
+    """Rule-based checks that run before the model scorers (see harness/segment/ and harness/scorers/)."""
+
+    claim_worthiness: bool = True
+    """Mark navigation/boilerplate, meta text, repeated headings and bare reference lists ``not_checkable``."""
+    quotes: bool = True
+    """Verify quoted spans of the rewrite against the source; unmatched quotes are ``fabricated_quote``."""
+    off_topic: bool = True
+    """Flag runs of rewrite segments unrelated to the source as ``off_topic``."""
+    off_topic_threshold: float = Field(default=0.25, ge=0.0, le=1.0)
+    language: bool = True
+    """Detect languages; cross-lingual pairs go to scorers that declare both languages."""
+
+
+class ModelConfig(_Strict):
+    """A model by hub id, local directory, or the shipped ``embedded`` default."""
+
+    id: str = "embedded"
+    revision: str | None = None
+    """Hub revision (branch, tag or commit) — pin a commit for reproducible runs."""
+    max_length: int = Field(default=512, ge=8)
+    languages: tuple[str, ...] | None = None
+    """Languages the model supports (ISO 639-1), or None = take the model's declared languages
+    (embedded: English; hub models: ``["en"]`` unless given)."""
+
+
+class _ScorerBase(_Strict):
+    name: str | None = None
+    """Column name in the outputs; defaults to the scorer type (must be unique within a run)."""
+    pair_aggregation: Literal["mean", "min"] = "mean"
+    weight: float = Field(default=1.0, ge=0.0)
+    """Weight of this scorer in the combined pair score."""
+
+
+class NLIScorerConfig(_ScorerBase):
+    type: Literal["nli"]
+    model: ModelConfig = ModelConfig()
+    claim_score: Literal["entail", "entail_minus_contradict"] = "entail"
+    """``entail``: max over premises of P(entail); ``entail_minus_contradict``: SummaC-ZS style."""
+    supported_threshold: float = 0.5
+    """P(entail) of the best premise at or above which a claim is ``supported``."""
+    contradicted_threshold: float = 0.5
+    """P(contradict) at or above which an unsupported claim is ``contradicted``."""
+
+
+class OverlapScorerConfig(_ScorerBase):
+    """Lexical baseline: fraction of the claim's content tokens found in the source."""
+
+    type: Literal["overlap"]
+    supported_threshold: float = 0.8
+
+
+class QAModelsConfig(_Strict):
+    """The QA scorer's two models (hub id with ``revision``, or a local directory), each with a dtype."""
+
+    question_generation: ModelConfig = ModelConfig(id="lmqg/t5-base-squad-qg", max_length=512)
+    """A seq2seq (``AutoModelForSeq2SeqLM``) question generator, e.g. lmqg/t5-base-squad-qg."""
+    question_answering: ModelConfig = ModelConfig(id="deepset/roberta-base-squad2", max_length=384)
+    """An extractive QA model (``AutoModelForQuestionAnswering``), ideally SQuAD 2.0-trained (no-answer)."""
+    question_generation_dtype: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    """``auto`` = the run's ``runtime.dtype``."""
+    question_answering_dtype: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+
+
+class QAScorerConfig(_ScorerBase):
+    """QA-based consistency (QAGS/QAFactEval style); see harness/scorers/qa.py."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+    type: Literal["qa"]
+    models: QAModelsConfig = QAModelsConfig()
+    qg_format: str = "generate question: {highlighted}"
+    """Input template for question generation. Placeholders: ``{highlighted}`` = the claim with the answer
+    wrapped in ``highlight_token`` (lmqg T5 models), ``{answer}``, ``{claim}`` (MixQG: ``"{answer} \\n {claim}"``)."""
+    highlight_token: str = "<hl>"
+    max_questions_per_claim: int = Field(default=4, ge=1)
+    """Answer candidates (= questions) per claim; entities, dates and numbers are kept before noun phrases."""
+    max_answer_tokens: int = Field(default=30, ge=1)
+    max_question_tokens: int = Field(default=64, ge=1)
+    """Questions are cut to this many tokens before QA (the rest of the model window is context)."""
+    doc_stride: int = Field(default=128, ge=1)
+    """Overlap in tokens between consecutive source windows (SQuAD's ``doc_stride``; capped at half a window)."""
+    supported_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    answer_extractor: Literal["spacy", "rules", "auto"] = "auto"
+    """``auto``: spaCy's English pipeline when installed, else model-free rules (see harness/scorers/answers.py)."""
+    answerability: bool = True
+    """Weight each question's F1 by (1 - P(no answer on the source)); turn off for QA models without a
+    no-answer head (SQuAD 1.1-trained)."""
+    min_question_consistency: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Drop questions whose answer *on the claim* has token F1 below this with the answer candidate they were
+    generated for (QAFactEval's question filter; 0 keeps every question)."""
+    generation_max_new_tokens: int = Field(default=32, ge=1)
+    num_beams: int = Field(default=1, ge=1)
+
+    @field_validator("qg_format")
+    @classmethod
+    def _known_placeholders(cls, v: str) -> str:
+        import string
+
+        names = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
+        unknown = names - {"highlighted", "answer", "claim"}
+        if unknown or not names & {"highlighted", "answer"}:
+            raise ValueError(
+                f"qg_format placeholders must be among {{highlighted}}, {{answer}}, {{claim}} and include "
+                f"{{highlighted}} or {{answer}}; got {sorted(names)}"
+            )
+        return v
+
+
+ScorerConfig = Annotated[
+    NLIScorerConfig | OverlapScorerConfig | QAScorerConfig, Field(discriminator="type")
+]
+
+
+class CombineConfig(_Strict):
+    """A pair-level combination of all scorers (weighted mean of their pair scores)."""
+
+    enabled: bool = True
+    name: str = "combined"
+    threshold: float = 0.5
+
+
+class RuntimeConfig(_Strict):
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    token_budget: int = Field(default=8192, ge=64)
+    """Max padded tokens (rows x padded length) per forward pass."""
+    threads: int | None = Field(default=None, ge=1)
+    """torch intra-op threads; None = number of cores (oversubscription is slower)."""
+    cache: str | None = "results/cache.sqlite"
+    """sqlite cache of model outputs (content-addressed); None disables."""
+    progress: bool = True
+    seed: int = 0
+
+
+class RunConfig(_Strict):
+    version: int = CONFIG_VERSION
+    name: str = "run"
+    data: list[DataConfig]
+    segmentation: SegmentationConfig = SegmentationConfig()
+    checks: ChecksConfig = ChecksConfig()
+    scorers: list[ScorerConfig]
+    combine: CombineConfig = CombineConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+    output_dir: str = "results"
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> RunConfig:
+        names = [s.name or s.type for s in self.scorers]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"scorer names must be unique; repeated: {sorted(dup)} (set `name:` on each)")
+        data_names = [d.name for d in self.data]
+        ddup = {n for n in data_names if data_names.count(n) > 1}
+        if ddup:
+            raise ValueError(f"dataset names must be unique; repeated: {sorted(ddup)}")
+        if not self.scorers:
+            raise ValueError("at least one scorer is needed")
+        return self
+
+
+def _format_error(path: Path | str, err: ValidationError) -> str:
+    e = err.errors()[0]
+    loc = ".".join(str(p) for p in e["loc"]) or "<root>"
+    msg = e["msg"]
+    if e["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif e["type"] == "literal_error" and "ctx" in e:
+        msg = f"must be one of {e['ctx'].get('expected')}"
+    elif e["type"] == "union_tag_invalid" and "ctx" in e:
+        msg = f"unknown scorer type {e['ctx'].get('tag')!r}; allowed: {e['ctx'].get('expected_tags')}"
+    got = e.get("input")
+    got_s = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    more = f" [+{len(err.errors()) - 1} more]" if len(err.errors()) > 1 else ""
+    return f"{path}: {loc}: {msg}{got_s}{more}"
+
+
+def _parse_scalar(text: str) -> Any:
+    return yaml.safe_load(text)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``dotted.key=value`` overrides (values parsed as YAML; list items by index: ``scorers.0.name``)."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set {item}: expected dotted.key=value")
+        key, value = item.split("=", 1)
+        node: Any = raw
+        parts = key.split(".")
+        for p in parts[:-1]:
+            if isinstance(node, list):
+                node = node[int(p)]
+            else:
+                node = node.setdefault(p, {})
+        last = parts[-1]
+        if isinstance(node, list):
+            node[int(last)] = _parse_scalar(value)
+        else:
+            node[last] = _parse_scalar(value)
+    return raw
+
+
+def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
+    """Make relative data paths absolute: relative to the config file's folder if that exists, else the cwd."""
+
+    def fix(p: str | None) -> str | None:
+        if p is None or Path(p).is_absolute():
+            return p
+        for root in (base, Path.cwd()):
+            cand = (root / p).resolve()
+            if cand.exists():
+                return str(cand)
+        return str((Path.cwd() / p).resolve())
+
+    data = [
+        d.model_copy(update={"path": fix(d.path), "source_file": fix(d.source_file),
+                             "rewrite_file": fix(d.rewrite_file)})
+        for d in cfg.data
+    ]
+    return cfg.model_copy(update={"data": data})
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read, override, validate. Raises :class:`ConfigError` with one line on any problem."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of keys (name, data, scorers, ...)")
+    if isinstance(raw.get("data"), dict):
+        raw["data"] = [raw["data"]]
+    try:
+        raw = apply_overrides(raw, overrides or [])
+    except (IndexError, ValueError, TypeError) as e:
+        raise ConfigError(f"{path}: bad --set override: {e}") from None
+    try:
+        cfg = RunConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_format_error(path, e)) from None
+    cfg = _resolve_paths(cfg, path.parent.resolve())
+    for i, d in enumerate(cfg.data):
+        for fld in ("path", "source_file", "rewrite_file"):
+            p = getattr(d, fld)
+            if p is not None and d.type != "hf" and not Path(p).exists():
+                raise ConfigError(f"{path}: data.{i}.{fld}: file not found: {p}")
+    return cfg
+
+
+def config_hash(cfg: RunConfig) -> str:
+    """Hash of what determines scores (not the run name, output folder or progress bar)."""
+    d = cfg.model_dump(mode="json", exclude={"name": True, "output_dir": True, "runtime": {"progress", "cache"}})
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,116 @@
+"""Device and dtype policy: one place decides where models run and at which precision.
+
+Scorers and the CLI pass user strings ("auto", "cpu", "bf16", ...); everything downstream gets a concrete
+``torch.device`` / ``torch.dtype``. The dtype is part of every backend's cache key, so "auto" must resolve
+deterministically on a given machine.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import torch
+
+__all__ = [
+    "DTYPE_NAMES",
+    "cpu_supports_bf16",
+    "dtype_name",
+    "is_oom_error",
+    "maybe_compile",
+    "resolve_device",
+    "resolve_dtype",
+    "set_threads",
+]
+
+DTYPE_NAMES: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when available, else CPU; an explicit ``cuda`` without a GPU is an error
+    (silently falling back would make a GPU run 50x slower without telling anyone)."""
+    name = name.lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} requested but CUDA is not available")
+    if name == "mps" or name.startswith(("cpu", "cuda")):
+        return torch.device(name)
+    raise ValueError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N")
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_flags() -> frozenset[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 matmul (AVX512-BF16 or AMX); without it bf16 is emulated and
+    slower than fp32, so ``auto`` must not pick it."""
+    flags = _cpu_flags()
+    if flags & {"avx512_bf16", "amx_bf16"}:
+        return True
+    # Non-Linux fallback: torch reports AVX512 / AMX capability but not the BF16 extension itself.
+    return not flags and "AMX" in torch.backends.cpu.get_cpu_capability().upper()
+
+
+def resolve_dtype(name: str, device: torch.device | str) -> torch.dtype:
+    """``auto``: bf16 on Ampere+ GPUs and on CPUs with native bf16, fp16 on older GPUs, else fp32.
+
+    Explicit names are honoured, except fp16 on CPU, which PyTorch runs slowly and inaccurately."""
+    device = torch.device(device)
+    name = name.lower()
+    if name in DTYPE_NAMES:
+        if name == "fp16" and device.type == "cpu":
+            raise ValueError("fp16 is not supported on CPU: use bf16 or fp32")
+        return DTYPE_NAMES[name]
+    if name != "auto":
+        raise ValueError(f"unknown dtype {name!r}: use auto, fp32, bf16 or fp16")
+    if device.type == "cuda":
+        major, _ = torch.cuda.get_device_capability(device)
+        return torch.bfloat16 if major >= 8 else torch.float16
+    if device.type == "cpu" and cpu_supports_bf16():
+        return torch.bfloat16
+    return torch.float32
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """Short stable name for cache keys and reports (``fp32``/``bf16``/``fp16``)."""
+    for k, v in DTYPE_NAMES.items():
+        if v == dtype:
+            return k
+    return str(dtype).removeprefix("torch.")
+
+
+def set_threads(n: int | None = None) -> int:
+    """Use one intra-op thread per physical-ish core (``os.sched_getaffinity``); oversubscription with a
+    background tokeniser thread costs more than it gains on small machines."""
+    if n is None:
+        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch.set_num_threads(max(1, n))
+    return torch.get_num_threads()
+
+
+def is_oom_error(exc: BaseException) -> bool:
+    """CUDA OOM (typed on recent torch) or any RuntimeError whose message says "out of memory"
+    (older torch, MPS, CPU allocator failures)."""
+    oom_type = getattr(torch.cuda, "OutOfMemoryError", None)
+    if oom_type is not None and isinstance(exc, oom_type):
+        return True
+    return isinstance(exc, (RuntimeError, MemoryError)) and "out of memory" in str(exc).lower()
+
+
+def maybe_compile(model: Any, enabled: bool) -> Any:
+    """``torch.compile`` with dynamic shapes (batches vary in length); off by default because compile
+    time (tens of seconds) only pays off on long runs and needs a C++ toolchain on CPU."""
+    if not enabled:
+        return model
+    return torch.compile(model, dynamic=True)

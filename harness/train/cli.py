@@ -1,0 +1,19 @@
+"""Command line: ``python -m harness.train CONFIG.yaml [--no-resume]`` (rerun the same command to resume)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from harness.train.trainer import run_training
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the base comes from a local package; never the network
+    parser = argparse.ArgumentParser(prog="python -m harness.train", description=__doc__)
+    parser.add_argument("config", help="YAML training config, e.g. configs/train_embedded.yaml")
+    parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    args = parser.parse_args(argv)
+    path = run_training(args.config, resume=not args.no_resume)
+    print(path)
+    return 0

@@ -1,0 +1,395 @@
+"""Training mix for the embedded cross-encoder, built from train/ only (never dev/).
+
+Why: the raw NLI mix is mostly short captions (SICK) and German (XNLI); faithfulness scoring asks
+"is this summary sentence supported by a 2-sentence window of a news article?". So we down-weight
+SICK/German and add document-like pairs and hard negatives synthesised from the English train/ texts.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+LABEL_IDS: dict[str, int] = {"entailment": 0, "neutral": 1, "contradiction": 2, "not_entailment": 3}
+NOT_ENTAILMENT = 3  # two-way rows: trained with -log(P(neutral) + P(contradiction))
+
+
+@dataclass(frozen=True)
+class Example:
+    premise: str
+    hypothesis: str
+    label: int
+    kind: str  # origin for real rows, "syn-*" for synthetic ones
+
+
+# ----------------------------------------------------------------------------------------------- text
+_SPLIT = re.compile(r"(?<=[.!?])\s+")
+_ABBREV = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Prof|Gen|Col|Lt|Sgt|Rep|Sen|Gov|No|vs|etc|Inc|Co|Corp|Ltd|Jan|Feb|Aug|"
+    r"Sept|Sep|Oct|Nov|Dec|Mt|Ft|approx)|\b[A-Za-z]|\b(?:[A-Za-z]\.)+[A-Za-z])\.$"
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Regex sentence split with an abbreviation guard; good enough for news and Wikipedia prose."""
+    out: list[str] = []
+    for part in _SPLIT.split(text.strip()):
+        part = part.strip()
+        if not part:
+            continue
+        if out and (_ABBREV.search(out[-1]) or len(part) < 4 or not re.search(r"[A-Za-z0-9]", part[:2])):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return out
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Read .jsonl or .jsonl.gz."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+# -------------------------------------------------------------------------------------- perturbations
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"]
+_NUM_WORDS = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve", "twenty",
+              "hundred", "thousand", "million", "billion"]
+_ANTONYMS = [
+    ("increase", "decrease"), ("increased", "decreased"), ("rose", "fell"), ("won", "lost"),
+    ("before", "after"), ("more", "less"), ("higher", "lower"), ("first", "last"), ("largest", "smallest"),
+    ("male", "female"), ("older", "younger"), ("bought", "sold"), ("north", "south"), ("east", "west"),
+    ("early", "late"), ("accepted", "rejected"), ("allowed", "banned"), ("guilty", "innocent"),
+    ("positive", "negative"), ("opened", "closed"), ("began", "ended"), ("started", "stopped"),
+    ("died", "survived"), ("arrested", "released"), ("supported", "opposed"), ("agreed", "refused"),
+    ("success", "failure"), ("biggest", "smallest"), ("best", "worst"), ("rich", "poor"),
+    ("private", "public"), ("minority", "majority"), ("ancient", "modern"), ("inside", "outside"),
+    ("gained", "lost"), ("love", "hate"), ("always", "never"), ("above", "below"), ("entered", "left"),
+]
+_ANTONYM_MAP = {a: b for a, b in _ANTONYMS} | {b: a for a, b in _ANTONYMS}
+_ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(_ANTONYM_MAP, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_NUM_RE = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w])")
+_MONTH_RE = re.compile(r"\b(" + "|".join(_MONTHS) + r")\b")
+_NUMWORD_RE = re.compile(r"\b(" + "|".join(_NUM_WORDS) + r")\b", re.IGNORECASE)
+_ENT_RE = re.compile(r"\b[A-Z][a-zA-Z'’\-]+(?:\s+(?:of\s+|de\s+|van\s+)?[A-Z][a-zA-Z'’\-]+)*")
+_ENT_STOP = {
+    "The", "A", "An", "In", "On", "At", "He", "She", "It", "They", "We", "I", "You", "His", "Her", "Its",
+    "Their", "This", "That", "These", "Those", "There", "But", "And", "Or", "If", "When", "While", "After",
+    "Before", "As", "For", "From", "With", "By", "To", "Of", "However", "Although", "Some", "Many", "One",
+    "Mr", "Mrs", "Ms", "Dr", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+    *_MONTHS,
+}
+_NEG_REMOVE = [
+    (re.compile(r"\b(is|are|was|were|has|have|had|will|would|could|should|does|do|did)\s+not\s+"), r"\1 "),
+    (re.compile(r"\b(is|are|was|were|has|have|had|could|would|should|does|do|did)n't\b"), r"\1"),
+    (re.compile(r"\bnever\s+"), ""),
+    (re.compile(r"\bcannot\b"), "can"),
+]
+_NEG_ADD = [
+    (re.compile(r"\b(is|are|was|were)\s+(?!not\b|n't\b)"), r"\1 not "),
+    (re.compile(r"\b(will|would|could|should|can|may|might|must)\s+(?!not\b)(?=[a-z])"), r"\1 not "),
+    (re.compile(r"\b(has|have|had)\s+(been|[a-z]+ed)\b"), r"\1 not \2"),
+]
+
+
+def entities(text: str) -> list[str]:
+    """Capitalised spans that are not sentence-initial function words (a crude NER for news/Wikipedia)."""
+    out = []
+    for m in _ENT_RE.finditer(text):
+        span = m.group(0)
+        words = span.split()
+        while words and words[0] in _ENT_STOP:
+            words = words[1:]
+        if words and (len(words) > 1 or len(words[0]) > 2):
+            out.append(" ".join(words))
+    return out
+
+
+def _sub_one(pattern: re.Pattern[str], text: str, rng: random.Random, repl_fn) -> str | None:
+    matches = list(pattern.finditer(text))
+    if not matches:
+        return None
+    m = rng.choice(matches)
+    new = repl_fn(m)
+    if new is None or new == m.group(0):
+        return None
+    return text[: m.start()] + new + text[m.end() :]
+
+
+def _negate(text: str, rng: random.Random) -> str | None:
+    rules = _NEG_REMOVE + _NEG_ADD
+    order = list(range(len(rules)))
+    rng.shuffle(order)
+    for i in order:
+        pat, repl = rules[i]
+        new = _sub_one(pat, text, rng, lambda m, p=pat, r=repl: p.sub(r, m.group(0), count=1))
+        if new and new != text:
+            return new
+    return None
+
+
+def _change_number(text: str, rng: random.Random) -> str | None:
+    def repl(m: re.Match[str]) -> str | None:
+        raw = m.group(0)
+        val = float(raw.replace(",", ""))
+        if raw.isdigit() and 1800 <= val <= 2035:
+            new = int(val) + rng.choice([-10, -5, -3, -2, -1, 1, 2, 3, 5, 10])
+            return str(new)
+        if "." in raw:
+            return f"{val * rng.choice([0.5, 1.5, 2.0, 3.0]):.{len(raw.split('.')[1])}f}"
+        new_val = int(val) + rng.randint(1, max(2, int(val))) if rng.random() < 0.5 else max(0, int(val // 2))
+        if new_val == int(val):
+            new_val += 1
+        return f"{new_val:,}" if "," in raw else str(new_val)
+
+    new = _sub_one(_NUM_RE, text, rng, repl)
+    if new is None:
+        new = _sub_one(_MONTH_RE, text, rng, lambda m: rng.choice([x for x in _MONTHS if x != m.group(0)]))
+    if new is None:
+        new = _sub_one(
+            _NUMWORD_RE, text, rng, lambda m: rng.choice([x for x in _NUM_WORDS if x != m.group(0).lower()])
+        )
+    return new
+
+
+def _antonym(text: str, rng: random.Random) -> str | None:
+    def repl(m: re.Match[str]) -> str:
+        word = m.group(0)
+        new = _ANTONYM_MAP[word.lower()]
+        return new.capitalize() if word[0].isupper() else new
+
+    return _sub_one(_ANTONYM_RE, text, rng, repl)
+
+
+def _swap_entity(text: str, rng: random.Random, pool: list[str]) -> str | None:
+    ents = entities(text)
+    if not ents or not pool:
+        return None
+    target = rng.choice(ents)
+    candidates = [e for e in pool if e not in ents and e not in target and target not in e]
+    if not candidates:
+        return None
+    # prefer a replacement of the same length in words (person -> person, place -> place, roughly)
+    same = [e for e in candidates if len(e.split()) == len(target.split())]
+    repl = rng.choice(same or candidates)
+    return text.replace(target, repl, 1)
+
+
+def _swap_roles(text: str, rng: random.Random) -> str | None:
+    """Swap two different entities (subject/object); skip symmetric 'A and B' patterns."""
+    spans = [(m.start(), m.end(), m.group(0)) for m in _ENT_RE.finditer(text)]
+    spans = [s for s in spans if s[2] not in _ENT_STOP and len(s[2]) > 2]
+    for i in range(len(spans) - 1):
+        a, b = spans[i], spans[i + 1]
+        between = text[a[1] : b[0]]
+        if a[2] == b[2] or re.fullmatch(r"\s*(and|or|,|&|-|of|'s)?\s*", between):
+            continue
+        if not 1 <= len(between.split()) <= 8:
+            continue
+        return text[: a[0]] + b[2] + between + a[2] + text[b[1] :]
+    return None
+
+
+def perturb(text: str, rng: random.Random, entity_pool: list[str]) -> tuple[str, int, str] | None:
+    """Make a minimally-edited unfaithful variant: (text, label, kind). Negation -> contradiction;
+    number/date/entity/role/antonym edits -> not_entailment (they may be contradiction or neutral)."""
+    ops = ["negate", "number", "entity", "roles", "antonym"]
+    weights = [0.25, 0.25, 0.25, 0.1, 0.15]
+    tried: set[str] = set()
+    for _ in range(len(ops)):
+        op = rng.choices(ops, weights)[0]
+        if op in tried:
+            continue
+        tried.add(op)
+        if op == "negate":
+            new, label = _negate(text, rng), LABEL_IDS["contradiction"]
+        elif op == "number":
+            new, label = _change_number(text, rng), NOT_ENTAILMENT
+        elif op == "entity":
+            new, label = _swap_entity(text, rng, entity_pool), NOT_ENTAILMENT
+        elif op == "roles":
+            new, label = _swap_roles(text, rng), NOT_ENTAILMENT
+        else:
+            new, label = _antonym(text, rng), LABEL_IDS["contradiction"]
+        if new and new.strip() != text.strip():
+            return new, label, op
+    return None
+
+
+_COMPRESS = [
+    re.compile(r"\s*\([^()]{1,80}\)"),  # parenthetical
+    re.compile(r",\s+(?:who|which|whose)\s+[^,]{3,80},"),  # non-restrictive relative clause
+    re.compile(r"^(?:However|Meanwhile|Also|But|And|In \d{4}|On \w+|Last \w+|According to [^,]{3,40}),\s+"),
+]
+_TRAILING = re.compile(r",\s+(?:which|who|where|while|after|as|but|and|before|when|with|according)\b.*$")
+
+
+def compress(text: str, rng: random.Random) -> str | None:
+    """Drop a parenthetical / relative clause / leading adverbial / trailing clause: still entailed."""
+    options = []
+    for pat in _COMPRESS:
+        if pat.search(text):
+            options.append(pat.sub(" " if pat.pattern.startswith(",") else "", text, count=1))
+    m = _TRAILING.search(text)
+    if m and len(text[: m.start()].split()) >= 6:
+        options.append(text[: m.start()] + ".")
+    options = [re.sub(r"\s+", " ", o).strip() for o in options]
+    options = [o[0].upper() + o[1:] for o in options if len(o.split()) >= 5 and o != text]
+    return rng.choice(options) if options else None
+
+
+# ------------------------------------------------------------------------------------------ the mix
+@dataclass(frozen=True)
+class MixConfig:
+    origin_weights: dict[str, float]
+    synthetic: dict[str, int]
+    heldout_per_group: int
+    fraction: float
+    seed: int
+
+
+def origin_group(origin: str) -> str:
+    return "anli" if origin.startswith("anli") else origin
+
+
+def _sample_rows(rows: list[dict], weight: float, rng: random.Random) -> list[dict]:
+    """weight < 1 subsamples, > 1 repeats (integer part) plus a random remainder."""
+    whole, frac = int(weight), weight - int(weight)
+    out = rows * whole
+    if frac > 0:
+        out += rng.sample(rows, round(len(rows) * frac))
+    return out
+
+
+def _docs(rows: Iterable[dict]) -> list[list[str]]:
+    """English multi-source documents as sentence lists (unique premises of RTE/ANLI/CoGenSumm)."""
+    seen: set[str] = set()
+    docs = []
+    for r in rows:
+        if r.get("lang", "en") != "en" or origin_group(r["origin"]) not in {"rte", "anli", "cogensumm"}:
+            continue
+        if r["premise"] in seen:
+            continue
+        seen.add(r["premise"])
+        sents = [s for s in split_sentences(r["premise"]) if 4 <= len(s.split()) <= 60]
+        if sents:
+            docs.append(sents)
+    return docs
+
+
+def _make_doc(docs: list[list[str]], rng: random.Random, max_words: int = 150) -> list[str]:
+    """A document-like premise: one source text, sometimes joined with another (mimics article windows)."""
+    doc = list(rng.choice(docs))
+    if len(doc) < 3 and rng.random() < 0.5:
+        other = rng.choice(docs)
+        doc = doc + other if rng.random() < 0.5 else other + doc
+    while len(" ".join(doc).split()) > max_words and len(doc) > 1:
+        doc.pop(0 if rng.random() < 0.5 else -1)
+    return doc
+
+
+def build_mix(rows: list[dict], cfg: MixConfig) -> tuple[list[Example], list[Example], dict[str, int]]:
+    """Return (train examples, held-out train/ rows for monitoring, counts per kind). Deterministic."""
+    rng = random.Random(cfg.seed)
+    by_group: dict[str, list[dict]] = {}
+    for r in rows:
+        by_group.setdefault(origin_group(r["origin"]), []).append(r)
+    train_rows: list[dict] = []
+    heldout: list[Example] = []
+    for group in sorted(by_group):
+        grp = list(by_group[group])
+        rng.shuffle(grp)
+        n_hold = min(cfg.heldout_per_group, len(grp) // 5)
+        heldout += [Example(r["premise"], r["hypothesis"], LABEL_IDS[r["label"]], group) for r in grp[:n_hold]]
+        train_rows += grp[n_hold:]
+
+    if cfg.fraction < 1.0:
+        train_rows = rng.sample(train_rows, max(1, round(len(train_rows) * cfg.fraction)))
+    scale = cfg.fraction
+
+    examples: list[Example] = []
+    grouped: dict[str, list[dict]] = {}
+    for r in train_rows:
+        grouped.setdefault(origin_group(r["origin"]), []).append(r)
+    for group in sorted(grouped):
+        weight = cfg.origin_weights.get(group, 1.0)
+        for r in _sample_rows(grouped[group], weight, rng):
+            examples.append(Example(r["premise"], r["hypothesis"], LABEL_IDS[r["label"]], group))
+
+    docs = _docs(train_rows)
+    syn = {k: round(v * scale) for k, v in cfg.synthetic.items()}
+    if docs:
+        entity_pool = sorted({e for d in docs for s in d for e in entities(s)})
+        examples += _synthesise(train_rows, docs, entity_pool, syn, rng)
+
+    rng.shuffle(examples)
+    counts: dict[str, int] = {}
+    for ex in examples:
+        counts[ex.kind] = counts.get(ex.kind, 0) + 1
+    return examples, heldout, dict(sorted(counts.items()))
+
+
+def _synthesise(
+    rows: list[dict], docs: list[list[str]], pool: list[str], n: dict[str, int], rng: random.Random
+) -> list[Example]:
+    out: list[Example] = []
+    ent, neu = LABEL_IDS["entailment"], LABEL_IDS["neutral"]
+
+    # 1. copy/compress a sentence from inside a document-like premise -> entailment
+    for _ in range(n.get("doc_entail", 0)):
+        doc = _make_doc(docs, rng)
+        sent = rng.choice(doc)
+        hyp = compress(sent, rng) if rng.random() < 0.5 else None
+        out.append(Example(" ".join(doc), hyp or sent, ent, "syn-compress" if hyp else "syn-copy"))
+
+    # 2. perturbed sentence from inside the premise -> contradiction / not_entailment (hard negatives)
+    made, attempts = 0, 0
+    while made < n.get("doc_perturb", 0) and attempts < 20 * max(1, n.get("doc_perturb", 0)):
+        attempts += 1
+        doc = _make_doc(docs, rng)
+        sent = rng.choice(doc)
+        base = compress(sent, rng) if rng.random() < 0.3 else None
+        local_pool = [e for s in doc for e in entities(s)]
+        res = perturb(base or sent, rng, local_pool if local_pool and rng.random() < 0.6 else pool)
+        if res is None:
+            continue
+        hyp, label, op = res
+        out.append(Example(" ".join(doc), hyp, label, f"syn-perturb-{op}"))
+        made += 1
+
+    # 3. perturbed *entailed* hypotheses of real pairs -> hard negatives on real premises
+    entailed = [r for r in rows if r["label"] == "entailment" and r.get("lang", "en") == "en"
+                and origin_group(r["origin"]) in {"rte", "anli", "cogensumm"}]
+    made, attempts = 0, 0
+    while entailed and made < n.get("hyp_perturb", 0) and attempts < 20 * max(1, n.get("hyp_perturb", 0)):
+        attempts += 1
+        r = rng.choice(entailed)
+        res = perturb(r["hypothesis"], rng, entities(r["premise"]) or pool)
+        if res is None:
+            continue
+        hyp, label, op = res
+        out.append(Example(r["premise"], hyp, label, f"syn-hyp-{op}"))
+        made += 1
+
+    # 4. a sentence from a different document -> neutral
+    for _ in range(n.get("doc_foreign", 0)):
+        doc = _make_doc(docs, rng)
+        other = rng.choice(docs)
+        if other is doc or set(other) & set(doc):
+            continue
+        out.append(Example(" ".join(doc), rng.choice(other), neu, "syn-foreign"))
+
+    # 5. real English pairs with unrelated sentences around the premise -> same label (evidence search)
+    real = [r for r in rows if r.get("lang", "en") == "en" and origin_group(r["origin"]) in {"rte", "anli", "cogensumm"}]
+    for _ in range(n.get("context_pad", 0) if real else 0):
+        r = rng.choice(real)
+        pad = rng.sample(rng.choice(docs), 1)
+        prem = " ".join([*pad, r["premise"]]) if rng.random() < 0.5 else " ".join([r["premise"], *pad])
+        out.append(Example(prem, r["hypothesis"], LABEL_IDS[r["label"]], "syn-pad"))
+    return out

