@@ -22,8 +22,9 @@ def _input_errors() -> tuple[type[BaseException], ...]:
     from harness.data import DataError
     from harness.models.loading import ModelUnavailableError
     from harness.registry import RegistryError
+    from harness.results.reader import RunError
 
-    return ConfigError, DataError, ModelUnavailableError, RegistryError
+    return ConfigError, DataError, ModelUnavailableError, RegistryError, RunError
 
 
 def _fail(msg: str, code: int) -> int:
@@ -55,9 +56,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, overrides)
     thresholds = None
     if args.thresholds_from:
-        from harness.evaluation import load_thresholds
+        from harness.evaluation import thresholds_from
 
-        thresholds = load_thresholds(Path(args.thresholds_from))
+        thresholds = thresholds_from(Path(args.thresholds_from), cfg.output_dir)
     console = Console(width=None if sys.stdout.isatty() else 150)
     result = run(cfg, thresholds_from=thresholds, console=console)
     print_summary(result, console, max_claims=args.show_claims)
@@ -115,9 +116,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     args = _parser().parse_args(argv)
     try:
-        return args.func(args)  # type: ignore[no-any-return]
+        code: int = args.func(args)
+        return code
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_RUNTIME)
     except Exception as e:  # map known input errors to exit 2 with one line; others to exit 1

@@ -14,9 +14,12 @@ from collections.abc import Mapping, Sequence
 from harness.scorers.base import ClaimKey
 from harness.types import CLAIM_LABELS, ClaimScore, PairScore, SegmentedPair
 
-__all__ = ["FLAG_SCORE", "aggregate_pair", "claims_for_pair", "combine_pair_scores"]
+__all__ = ["FLAG_SCORE", "LANGUAGE_REASONS", "aggregate_pair", "claims_for_pair", "combine_pair_scores",
+           "mark_unverified"]
 
 FLAG_SCORE = 0.0
+LANGUAGE_REASONS = frozenset({"cross_lingual_unscored", "language_unscored"})
+"""A scorer that does not declare a pair's languages keeps its numbers out of labels and pair scores."""
 
 
 def claims_for_pair(
@@ -60,12 +63,31 @@ def claims_for_pair(
     return rows
 
 
+def mark_unverified(rows: Sequence[ClaimScore], reason: str) -> list[ClaimScore]:
+    """Rows of a pair the scorer does not support: model verdicts become ``not_checkable`` with the
+    language reason; the number moves to ``detail["unverified_score"]`` so it is visible but never
+    counted. Rule-based flags (fabricated quotes, off-topic) stand, since they need no model."""
+    out = []
+    for r in rows:
+        if r.label == "not_checkable" or r.detail.get("flags"):
+            out.append(r)
+            continue
+        detail = dict(r.detail)
+        detail.update({"unverified_score": r.score, "unverified_label": r.label, "unverified_reason": r.reason})
+        out.append(ClaimScore(
+            pair_id=r.pair_id, scorer=r.scorer, claim_index=r.claim_index, text=r.text, start=r.start, end=r.end,
+            score=None, label="not_checkable", reason=reason, probs=r.probs, evidence=r.evidence, detail=detail,
+        ))
+    return out
+
+
 def aggregate_pair(pair_id: str, scorer_name: str, claims: Sequence[ClaimScore], how: str) -> PairScore:
     """Pair score = mean or min over checkable claims; label = worst claim label."""
     counts = Counter(c.label for c in claims)
     values = [c.score for c in claims if c.label != "not_checkable" and c.score is not None]
+    partial = any(c.reason in LANGUAGE_REASONS for c in claims)
     score: float | None
-    if not values:
+    if not values or partial:  # a score over the few rule-flagged claims would look like a verdict
         score = None
     elif how == "min":
         score = min(values)
@@ -93,9 +115,13 @@ def combine_pair_scores(
     """Weighted mean of the scorers' pair scores (scorers with no score are left out)."""
     usable = [(p, w) for p, w in parts if p.score is not None and w > 0]
     if not usable:
-        return PairScore(pair_id, name, None, "not_checkable", 0, 0)
+        order = ("contradicted", "unsupported", "supported", "not_checkable")
+        worst = min((p.label for p, _ in parts), key=order.index, default="not_checkable")
+        first_part = parts[0][0] if parts else None
+        return PairScore(pair_id, name, None, worst, first_part.n_claims if first_part else 0,
+                         first_part.n_checkable if first_part else 0)
     total = sum(w for _, w in usable)
-    score = sum(p.score * w for p, w in usable) / total  # type: ignore[operator]
+    score = sum((p.score or 0.0) * w for p, w in usable) / total
     first = parts[0][0]
     return PairScore(
         pair_id=pair_id, scorer=name, score=round(score, 6),

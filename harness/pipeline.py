@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.aggregate import aggregate_pair, claims_for_pair, combine_pair_scores
+from harness.aggregate import aggregate_pair, claims_for_pair, combine_pair_scores, mark_unverified
 from harness.config import NLIScorerConfig, RunConfig, config_hash
 from harness.data import load_pairs
 from harness.engine import Engine
@@ -80,6 +80,40 @@ def _premise_budget(cfg: RunConfig, scorers: list[Scorer]) -> tuple[int | None, 
     return best
 
 
+def _language_gap(sp: SegmentedPair, s: Scorer, cfg: RunConfig) -> str | None:
+    """Why scorer ``s`` cannot judge this pair's languages (None = it can)."""
+    if not cfg.checks.language:
+        return None
+    langs = {sp.source_lang, sp.rewrite_lang} - {"und"}
+    cross = len(langs) == 2
+    declared = s.languages()
+    if declared is not None and not langs <= declared:
+        return "cross_lingual_unscored" if cross else "language_unscored"
+    if cross and not getattr(s, "cross_lingual", True):
+        return "cross_lingual_unscored"
+    return None
+
+
+def _language_warnings(
+    segmented: list[SegmentedPair], scorers: list[Scorer], gaps: dict[str, dict[str, str]]
+) -> list[str]:
+    out = []
+    by_id = {sp.pair.id: sp for sp in segmented}
+    for s in scorers:
+        if not gaps[s.name]:
+            continue
+        combos = Counter(f"{by_id[p].source_lang}->{by_id[p].rewrite_lang}" for p in gaps[s.name])
+        which = ", ".join(f"{k}: {v}" for k, v in sorted(combos.items()))
+        declared = s.languages()
+        langs = ", ".join(sorted(declared)) if declared else "same-language pairs only"
+        out.append(
+            f"LANGUAGE: {s.name} supports {langs}; {len(gaps[s.name])} of {len(segmented)} pairs ({which}) are "
+            f"outside that, so their claims are marked {'/'.join(sorted(set(gaps[s.name].values())))} and their "
+            f"scores are NOT counted (shown as unverified). Use a multilingual model: configs/multilingual.yaml"
+        )
+    return out
+
+
 def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] | None = None,
         console: Any = None) -> RunResult:
     t0 = time.perf_counter()
@@ -124,10 +158,10 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
     ]
     from harness.checks import run_checks
 
-    segmented, check_warnings = run_checks(
-        segmented, cfg.checks, scorer_languages={s.name: s.languages() for s in scorers}
-    )
+    segmented, check_warnings = run_checks(segmented, cfg.checks)
     warnings.extend(check_warnings)
+    unsupported = {s.name: {sp.pair.id: r for sp in segmented if (r := _language_gap(sp, s, cfg))} for s in scorers}
+    warnings.extend(_language_warnings(segmented, scorers, unsupported))
     timings["segment"] = time.perf_counter() - t
 
     # scoring
@@ -141,9 +175,9 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
     scored = {s.name: s.score(segmented, engine) for s in scorers}
     timings["score"] = time.perf_counter() - t
     for s in scorers:
-        truncated = getattr(getattr(s, "backend", None), "truncated", 0)
+        truncated = getattr(s, "truncated", 0)
         if truncated:
-            warnings.append(f"{s.name}: {truncated} model inputs were longer than the model window and truncated")
+            warnings.append(f"{s.name}: {truncated} claims met a premise window too long for the model (inputs truncated)")
 
     # aggregation
     t = time.perf_counter()
@@ -155,6 +189,9 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
         parts: list[tuple[PairScore, float]] = []
         for s, s_cfg in zip(scorers, cfg.scorers, strict=True):
             claims = claims_for_pair(sp, s.name, scored[s.name])
+            gap = unsupported[s.name].get(sp.pair.id)
+            if gap:
+                claims = mark_unverified(claims, gap)
             reasons[s.name].update(c.reason for c in claims)
             claim_rows.extend(_claim_row(c, sp.pair.dataset) for c in claims)
             ps = aggregate_pair(sp.pair.id, s.name, claims, s_cfg.pair_aggregation)

@@ -26,6 +26,14 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _score_cell(row: Any) -> str:
+    if row is None:
+        return "—"
+    if row.score is None and row.detail.get("unverified_score") is not None:
+        return f"[dim]({row.detail['unverified_score']:.2f}?)[/]"
+    return _fmt(row.score)
+
+
 def print_summary(result: Any, console: Console | None = None, *, max_claims: int = 60) -> None:
     console = console or Console()
     rec = result.record
@@ -56,11 +64,14 @@ def print_summary(result: Any, console: Console | None = None, *, max_claims: in
             style = _STYLE.get(primary.label, "")
             t.add_row(
                 _short(pid, 14), str(idx), _short(primary.text, 60),
-                *[_fmt(per[s].score if s in per else None) for s in scorer_names],
+                *[_score_cell(per.get(s)) for s in scorer_names],
                 f"[{style}]{primary.label}[/] / {primary.reason}",
                 _short(primary.evidence.text, 40) if primary.evidence else "",
             )
         console.print(t)
+        if any(c.detail.get("unverified_score") is not None for c in result.claims):
+            console.print("[dim](0.12?) = unverified: the scorer does not support this pair's languages; "
+                          "not counted in any score[/]")
         if off_topic_block:
             console.print(f"[yellow]off-topic block[/]: claims {off_topic_block[0]}–{off_topic_block[-1]} "
                           "look unrelated to the source (appended content)")

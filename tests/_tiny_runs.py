@@ -69,7 +69,7 @@ def build_rows(scores: dict[str, float], scorer: str = "nli", *, source: str = S
         first = "The cat sat on the mat."
         rewrite = f"{first} {second}"
         s = scores[pid]
-        ev_start = source.index("It was")
+        ev_start = max(0, source.find("It was"))
         c0 = ClaimRow(pair_id=pid, dataset=ds, scorer=scorer, claim_index=0, text=first, start=0,
                       end=len(first), score=0.95, label="supported", reason="entailed",
                       probs={"entailment": 0.95}, evidence=EvidenceRow(text=first, start=0, end=len(first)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import torch
 from tiny_models import FakeBackend, fake_output, make_items, tiny_pair_backend
@@ -9,6 +11,15 @@ from tiny_models import FakeBackend, fake_output, make_items, tiny_pair_backend
 from harness.engine import Engine
 from harness.engine.device import cpu_supports_bf16, dtype_name, is_oom_error, resolve_device, resolve_dtype
 from harness.engine.hf_backend import PairClassifierBackend
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread() -> Iterator[None]:
+    """A hidden-32 model is fastest on one thread; two threads stall on a busy CI box."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +47,7 @@ def test_bulk_encoding_matches_hf_tokenizer(tiny: PairClassifierBackend) -> None
     tok = tiny._hf_tokenizer
     items = make_items(30, seed=4) + [("x " * 400, "y " * 300), ("only one field",)]  # type: ignore[list-item]
     for it, enc in zip(items, tiny.encode_many(items), strict=True):
-        ref = tok(*it, truncation=True, max_length=tiny.max_length)
+        ref = tok(*it, truncation=True, max_length=tiny.max_length, return_token_type_ids=True)
         assert list(enc.ids) == ref["input_ids"]
         assert list(enc.type_ids or ()) == ref["token_type_ids"]
         assert len(enc) <= tiny.max_length

@@ -80,7 +80,7 @@ def test_run_jsonl_with_labels_and_metrics(tmp_path: Path, tiny_nli_dir: Path) -
     out = tmp_path / "res"
     assert main(["run", str(cfg), "--output", str(out)]) == 0
     (folder,) = [p for p in out.iterdir() if p.is_dir()]
-    rec, pairs, claims = _read(folder)
+    rec, pairs, _ = _read(folder)
     assert [p.pair_id for p in pairs] == ["p0", "p1", "p2", "p3"]
     assert [p.gold_label for p in pairs] == [1.0, 0.0, 1.0, 0.0]
     assert len({p.content_hash for p in pairs}) == 4
@@ -115,3 +115,82 @@ def test_bad_data_row_exits_2_and_writes_nothing(tmp_path: Path, tiny_nli_dir: P
     out = tmp_path / "res"
     assert main(["run", str(cfg), "--output", str(out)]) == 2
     assert not out.exists() or not any(out.iterdir())
+
+
+def _many_pairs(path: Path, n: int = 40) -> Path:
+    import random
+
+    from harness.engine.tiny import WORDS
+
+    rng = random.Random(7)
+    rows = []
+    for i in range(n):
+        sents = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 30))).capitalize() + "."
+                 for _ in range(rng.randint(2, 8))]
+        claims = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12))).capitalize() + "."
+                  for _ in range(rng.randint(1, 4))]
+        rows.append({"id": f"r{i}", "source": " ".join(sents), "rewrite": " ".join(claims), "label": i % 2})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _run_folder(out: Path) -> Path:
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    return folder
+
+
+def test_scores_do_not_depend_on_token_budget(tmp_path: Path, tiny_nli_dir: Path) -> None:
+    data = _many_pairs(tmp_path / "d.jsonl", 12)
+    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}")
+    claims = []
+    for budget in (64, 512, 8192):
+        out = tmp_path / f"r{budget}"
+        assert main(["run", str(cfg), "--output", str(out), "--set", f"runtime.token_budget={budget}"]) == 0
+        _, _, c = _read(_run_folder(out))
+        claims.append(c)
+    for other in claims[1:]:
+        assert len(other) == len(claims[0])
+        for a, b in zip(claims[0], other, strict=True):
+            assert (a.pair_id, a.claim_index, a.scorer, a.label) == (
+                b.pair_id, b.claim_index, b.scorer, b.label)
+            if a.score is not None and b.score is not None:
+                assert abs(a.score - b.score) <= 1e-5
+
+
+KILLER = """
+import os, signal, sys
+import harness.engine.hf_backend as hb
+orig = hb.PairClassifierBackend.run_batch
+calls = {"n": 0}
+def run_batch(self, batch):
+    calls["n"] += 1
+    if calls["n"] > int(os.environ["KILL_AFTER"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return orig(self, batch)
+hb.PairClassifierBackend.run_batch = run_batch
+from harness.__main__ import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_cache_with_identical_claims(tmp_path: Path, tiny_nli_dir: Path,
+                                                             repo: Path) -> None:
+    data = _many_pairs(tmp_path / "d.jsonl", 40)
+    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}")
+    cache = tmp_path / "cache.sqlite"
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KILL_AFTER": "4",
+           "PYTHONPATH": str(repo)}
+    args = ["run", str(cfg), "--set", f"runtime.cache={cache}", "--set", "runtime.token_budget=256"]
+    killed = subprocess.run([sys.executable, "-c", KILLER, *args, "--output", str(tmp_path / "killed")],
+                            env=env, cwd=repo, capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert not (tmp_path / "killed").exists() or not [p for p in (tmp_path / "killed").iterdir() if p.is_dir()
+                                                      and not p.name.startswith(".")]
+    assert main([*args, "--output", str(tmp_path / "resumed")]) == 0
+    assert main(["run", str(cfg), "--output", str(tmp_path / "fresh"), "--no-cache"]) == 0
+    resumed, fresh = _run_folder(tmp_path / "resumed"), _run_folder(tmp_path / "fresh")
+    assert (resumed / "claims.jsonl").read_bytes() == (fresh / "claims.jsonl").read_bytes()
+    rec = RunRecord.model_validate_json((resumed / "run.json").read_text())
+    assert rec.engine["cache_hits"] > 0 and rec.engine["computed"] > 0
+    assert rec.engine["cache_hits"] + rec.engine["computed"] == rec.engine["unique"]

@@ -6,7 +6,7 @@ import pytest
 
 from harness.aggregate import aggregate_pair, claims_for_pair, combine_pair_scores
 from harness.config import NLIScorerConfig
-from harness.models.backends import nli_label_index
+from harness.models.nli_labels import nli_label_index
 from harness.scorers.nli import claim_verdict
 from harness.types import ClaimScore, Pair, PairScore, Segment, SegmentedPair
 

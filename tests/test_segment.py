@@ -219,3 +219,8 @@ def test_premises_cover(text: str, size: int, stride: int, unit: str) -> None:
         assert len(p.text.split()) <= 3
     if unit != "sentence":
         assert sp.coverage == 1.0
+
+
+def test_url_glued_to_sentence_end() -> None:
+    assert texts("Prices rose sharply[1].https://x.example/a.html. Then they fell.") == [
+        "Prices rose sharply[1].", "https://x.example/a.html.", "Then they fell."]

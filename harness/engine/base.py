@@ -9,7 +9,7 @@ flat lists of :data:`ModelInput` and get one :data:`Output` per input back, in o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 __all__ = ["Backend", "Encoded", "ModelInput", "Output"]
 
@@ -27,8 +27,11 @@ class Encoded(Protocol):
     def __len__(self) -> int: ...
 
 
+E = TypeVar("E", bound=Encoded)
+
+
 @runtime_checkable
-class Backend(Protocol):
+class Backend(Protocol[E]):
     """A model for one task: batch in, batch out. Never sees claims, pairs or scorers."""
 
     @property
@@ -37,10 +40,10 @@ class Backend(Protocol):
         max length, task and the backend's output-format version."""
         ...
 
-    def encode(self, item: ModelInput) -> Encoded:
+    def encode(self, item: ModelInput) -> E:
         """Tokenise one input (truncated to the model window); ``len()`` is its token count."""
         ...
 
-    def run_batch(self, batch: Sequence[Encoded]) -> list[Output]:
+    def run_batch(self, batch: Sequence[E]) -> list[Output]:
         """Run one padded batch; one output per encoded input, in the same order."""
         ...

@@ -117,11 +117,15 @@ class PairClassifierBackend:
             out.append(PairEncoding(tuple(enc["input_ids"]), tuple(tt) if tt is not None else None))
         return out
 
+    def batch_width(self, longest: int) -> int:
+        """Padded sequence length of a batch whose longest row has ``longest`` tokens: rounded up to
+        ``pad_multiple`` but never past ``max_length`` (position embeddings end there)."""
+        return max(longest, min(padded_length(longest, self.pad_multiple), self.max_length))
+
     def collate(self, batch: Sequence[PairEncoding]) -> dict[str, torch.Tensor]:
-        """Right-pad to the longest row rounded up to ``pad_multiple`` (never past ``max_length``)."""
+        """Right-pad every row to :meth:`batch_width` and move to the device."""
         lengths = torch.tensor([len(e) for e in batch], dtype=torch.long)
-        longest = int(lengths.max())
-        width = max(longest, min(padded_length(longest, self.pad_multiple), self.max_length))
+        width = self.batch_width(int(lengths.max()))
         mask = torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)
         flat = [t for e in batch for t in e.ids]
         ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)

@@ -14,22 +14,24 @@ import torch
 __all__ = ["WORDS", "build_tiny_bert", "build_tiny_tokenizer", "tiny_pair_backend"]
 
 WORDS: tuple[str, ...] = tuple(
-    """the of and to in a is that for it as was with be by on not he this are or his from at which but have
-    an they you were her she there been one all we their has would when if so no will more said who about
-    up out them into some could than other time its only new two may first then these after any also over
-    people did our years most like made between before through where back should being much way well down
-    government city report police company minister president court official state market million percent
-    children school family hospital water energy climate research study team season match player coach
-    club league election party vote law council health patients doctors prices bank shares investors
-    quarter growth profit sales workers union strike airport flight passengers storm flood fire village
-    museum film music album singer festival award book author television series episode actor actress
-    director scientists university students teacher village island river mountain border troops army
-    talks agreement deal plan budget tax spending debt inflation rate jobs unemployment economy crisis
-    announced reported confirmed denied claimed warned said told added according expected increased fell
-    rose cut won lost signed launched opened closed arrested charged found killed injured rescued moved
-    monday tuesday wednesday thursday friday saturday sunday january february march april june july
-    august september october november december london paris washington sydney beijing berlin manila
-    """.split()
+    """
+        the of and to in a is that for it as was with be by on not he this are or his from at which but have
+        an they you were her she there been one all we their has would when if so no will more said who
+        about up out them into some could than other time its only new two may first then these after any
+        also over people did our years most like made between before through where back should being much
+        way well down government city report police company minister president court official state market
+        million percent children school family hospital water energy climate research study team season
+        match player coach club league election party vote law council health patients doctors prices bank
+        shares investors quarter growth profit sales workers union strike airport flight passengers storm
+        flood fire village museum film music album singer festival award book author television series
+        episode actor actress director scientists university students teacher village island river mountain
+        border troops army talks agreement deal plan budget tax spending debt inflation rate jobs
+        unemployment economy crisis announced reported confirmed denied claimed warned said told added
+        according expected increased fell rose cut won lost signed launched opened closed arrested charged
+        found killed injured rescued moved monday tuesday wednesday thursday friday saturday sunday january
+        february march april june july august september october november december london paris washington
+        sydney beijing berlin manila
+        """.split()
 )
 
 

@@ -117,7 +117,7 @@ def apply_delta(model: torch.nn.Module, path: Path) -> dict[str, str]:
         if meta.get("format") != DELTA_FORMAT:
             raise RuntimeError(f"{path} is not a {DELTA_FORMAT} file (format={meta.get('format')!r})")
         keys = list(fh.keys())
-        lora_modules = sorted({k[len("lora.") : -len(".A")] for k in keys if k.startswith("lora.") and k.endswith(".A")})
+        lora_modules = sorted({k[5:-2] for k in keys if k.startswith("lora.") and k.endswith(".A")})
         for name in lora_modules:
             a = fh.get_tensor(f"lora.{name}.A").float()
             b = fh.get_tensor(f"lora.{name}.B").float()

@@ -88,11 +88,13 @@ _CAP = r"(?:[A-Z][\w'’.-]*|[A-Z]\.)"
 _CONNECT = r"(?:of|of the|de|del|de la|la|von|van|van der|der|da|di|du|le|al|bin)"
 _CAP_RE = re.compile(rf"\b{_CAP}(?:\s+(?:{_CONNECT}\s+)?{_CAP})*")
 _LEADING_STOP = frozenset(
-    "a an the in on at of for to from by with as and but or if when while after before since although though "
-    "however meanwhile later earlier then there this that these those it its he she they we i you his her "
-    "their our my your interestingly moreover furthermore also despite during according yet so still how what "
-    "why who whom whose where which no yes not it's he's she's that's there's i'm we're they're i'd we'll "
-    "here now today yesterday tomorrow once because although unlike like".split()
+    """
+        a an the in on at of for to from by with as and but or if when while after before since although
+        though however meanwhile later earlier then there this that these those it its he she they we i you
+        his her their our my your interestingly moreover furthermore also despite during according yet so
+        still how what why who whom whose where which no yes not it's he's she's that's there's i'm we're
+        they're i'd we'll here now today yesterday tomorrow once because although unlike like
+        """.split()
 )
 
 
@@ -173,11 +175,11 @@ def _spacy_candidates(doc: Any) -> list[AnswerCandidate]:
         if tok.like_num and tok.i not in ent_tokens:
             _add(out, text, tok.idx, tok.idx + len(tok.text), "number")
     for chunk in doc.noun_chunks:
-        # drop determiners/pronoun-only chunks ("it", "which", "the two leaders" keeps "two leaders")
-        toks = [t for t in chunk if not (t.is_stop or t.is_punct or t.pos_ in ("DET", "PRON"))]
-        if not toks:
+        # keep chunks with a content word; drop leading determiners/pronouns ("the two leaders" -> "two leaders")
+        if not any(t.pos_ in ("NOUN", "PROPN", "NUM") and not t.is_stop for t in chunk):
             continue
-        first = next(i for i, t in enumerate(chunk) if t in toks)
+        first = next(i for i, t in enumerate(chunk)
+                     if not (t.is_stop or t.is_punct or t.is_space or t.pos_ in ("DET", "PRON")))
         span = chunk[first:]
         _add(out, text, span.start_char, span.end_char, "noun_phrase")
     return out

@@ -54,7 +54,8 @@ SCORERS: Registry[ScorerFactory] = Registry("scorer type")
 
 def scorer(type_name: str) -> Callable[[ScorerFactory], ScorerFactory]:
     """Decorator: register a factory ``(config, context) -> Scorer`` under a config ``type``."""
-    return SCORERS.register(type_name)  # type: ignore[no-any-return]
+    deco: Callable[[ScorerFactory], ScorerFactory] = SCORERS.register(type_name)
+    return deco
 
 
 SCORERS.register("nli", "harness.scorers.nli:build_nli_scorer")

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 from harness.config import NLIScorerConfig
 from harness.engine import Engine
-from harness.models.backends import PairClassifierBackend
-from harness.models.loading import load_model
+from harness.engine.hf_backend import PairClassifierBackend
+from harness.models.loading import ModelUnavailableError, load_model
+from harness.models.nli_labels import nli_label_index, to_nli_probs
 from harness.results.schema import ModelInfo
 from harness.scorers.base import ClaimKey, ScorerContext, scorer
 from harness.types import ClaimScore, Evidence, SegmentedPair
@@ -46,11 +47,18 @@ class NLIScorer:
         self.name = cfg.name or "nli"
         loaded = load_model(cfg.model, "classification", dtype=ctx.dtype, device=ctx.device)
         self.info = loaded.info
-        model_key = f"{loaded.info.id}@{loaded.info.revision}|sha={loaded.info.weight_sha256}|dtype={ctx.dtype}"
+        try:
+            self.labels = nli_label_index(loaded.model.config.id2label)
+        except ValueError as e:
+            raise ModelUnavailableError(f"model {cfg.model.id!r}: {e}") from None
+        model_key = f"{loaded.info.id}@{loaded.info.revision}|sha={loaded.info.weight_sha256}"
         self.backend = PairClassifierBackend(
-            loaded.model, loaded.tokenizer, max_length=cfg.model.max_length, model_key=model_key,
+            loaded.model, loaded.tokenizer, max_length=cfg.model.max_length, cache_key=model_key,
             device=ctx.device,
         )
+        self.label_names = self.backend.labels
+        self.truncated = 0
+        """Premise-claim inputs longer than the model window (truncated by the backend); reported."""
 
     def languages(self) -> frozenset[str] | None:
         return frozenset(self.info.languages) if self.info.languages else None
@@ -60,7 +68,7 @@ class NLIScorer:
 
     def count_tokens(self, text: str) -> int:
         """Tokens a premise takes (used by segmentation to size premise units to the model window)."""
-        return len(self.backend.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self.backend._hf_tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def score(self, pairs: Sequence[SegmentedPair], engine: Engine) -> dict[ClaimKey, ClaimScore]:
         inputs: list[tuple[str, str]] = []
@@ -73,7 +81,9 @@ class NLIScorer:
                     continue
                 spans.append((sp, ci, len(inputs)))
                 inputs.extend((p.text, claim.text) for p in sp.premises)
-        outputs = engine.run(self.backend, inputs, desc=f"{self.name}: {len(inputs)} premise-claim pairs")
+        raw = engine.run(self.backend, inputs, desc=f"{self.name}: {len(inputs)} premise-claim pairs")
+        outputs = [to_nli_probs(o, self.labels, self.label_names) for o in raw]
+        self._count_truncated(pairs)
         result: dict[ClaimKey, ClaimScore] = {}
         for sp, ci, first in spans:
             claim = sp.claims[ci]
@@ -88,6 +98,18 @@ class NLIScorer:
                 detail={"premises_scored": len(rows)},
             )
         return result
+
+
+    def _count_truncated(self, pairs: Sequence[SegmentedPair]) -> None:
+        """Count inputs that exceed the window (the segmenter sizes premises so that this stays rare)."""
+        limit = self.backend.max_length - 3
+        for sp in pairs:
+            if not sp.premises:
+                continue
+            longest = max(self.count_tokens(p.text) for p in sp.premises)
+            for c in sp.claims:
+                if c.checkable and longest + self.count_tokens(c.text) > limit:
+                    self.truncated += 1
 
 
 @scorer("nli")

@@ -19,10 +19,12 @@ __all__ = ["OverlapScorer", "build_overlap_scorer", "content_words", "overlap_fr
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = frozenset(
-    "a an the and or but if of to in on at by for with from as is are was were be been being has have had do "
-    "does did it its this that these those he she they we you i his her their our your them him us me my "
-    "not no so than then there here which who whom whose what when where why how will would can could should "
-    "may might must shall also into over after before about up down out said says say".split()
+    """
+        a an the and or but if of to in on at by for with from as is are was were be been being has have had
+        do does did it its this that these those he she they we you i his her their our your them him us me
+        my not no so than then there here which who whom whose what when where why how will would can could
+        should may might must shall also into over after before about up down out said says say
+        """.split()
 )
 
 
@@ -39,6 +41,8 @@ def overlap_fraction(claim: str, vocabulary: set[str]) -> float:
 
 class OverlapScorer:
     type = "overlap"
+    cross_lingual = False
+    """Word overlap means nothing across languages: cross-lingual pairs are left unverified."""
 
     def __init__(self, cfg: OverlapScorerConfig) -> None:
         self.cfg = cfg

@@ -175,6 +175,8 @@ def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tu
     punct = text[p:e]
     tok = _token_before(text, lo, p)
     if glued:
+        if re.match(r"https?://|www\.", text[q:q + 8]) and "/" not in tok and "www" not in tok.lower():
+            return True  # "… sentence.https://example.com/…": a URL glued to the sentence end
         # "sparingly.The content": lower-case word, one dot, then a capitalised word
         if not (punct[0] in ".!?" and len(tok) >= 2 and tok[-1].islower() and nc.isupper()
                 and q + 1 < hi and text[q + 1].islower()):

@@ -13,7 +13,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.train", description=__doc__)
     parser.add_argument("config", help="YAML training config, e.g. configs/train_embedded.yaml")
     parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument("--export-only", action="store_true",
+                        help="export the latest checkpoint without training further")
     args = parser.parse_args(argv)
-    path = run_training(args.config, resume=not args.no_resume)
+    path = run_training(args.config, resume=not args.no_resume, export_only=args.export_only)
     print(path)
     return 0

