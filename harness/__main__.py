@@ -101,24 +101,37 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     v.set_defaults(func=_cmd_validate)
 
-    for name, target, helptext in (
-        ("bench", "harness.bench:main", "benchmark batching strategies side by side"),
-        ("train", "harness.train:main", "train the embedded cross-encoder (see configs/train_embedded.yaml)"),
-        ("compare", "harness.evaluation.compare:main", "compare runs: metrics, significance, flipped claims"),
-        ("history", "harness.evaluation.history:main", "list runs and how metrics moved across versions"),
-        ("report", "harness.report:main", "write a static HTML report for a run"),
+    for name, helptext in (
+        ("bench", "benchmark batching strategies side by side"),
+        ("train", "train the embedded cross-encoder (see configs/train_embedded.yaml)"),
+        ("compare", "compare runs: metrics, significance, flipped claims"),
+        ("history", "list runs and how metrics moved across versions"),
+        ("report", "write a static HTML report for a run"),
     ):
-        s = sub.add_parser(name, help=helptext, add_help=False)
+        s = sub.add_parser(name, help=helptext + " (COMMAND --help for its options)", add_help=False)
         s.add_argument("rest", nargs=argparse.REMAINDER)
-        s.set_defaults(func=_delegate(target))
+        s.set_defaults(func=_delegate(_DELEGATED[name]))
     return p
+
+
+_DELEGATED = {
+    "bench": "harness.bench:main",
+    "train": "harness.train:main",
+    "compare": "harness.evaluation.compare:main",
+    "history": "harness.evaluation.history:main",
+    "report": "harness.report:main",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _DELEGATED:  # they parse their own options (argparse.REMAINDER drops leading ones)
+        args = argparse.Namespace(func=_delegate(_DELEGATED[argv[0]]), rest=argv[1:])
+    else:
+        args = _parser().parse_args(argv)
     try:
         code: int = args.func(args)
         return code

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from harness.scorers.base import ClaimKey
-from harness.types import CLAIM_LABELS, ClaimScore, PairScore, SegmentedPair
+from harness.types import CLAIM_LABELS, ClaimLabel, ClaimScore, PairScore, SegmentedPair
 
 __all__ = ["FLAG_SCORE", "LANGUAGE_REASONS", "aggregate_pair", "claims_for_pair", "combine_pair_scores",
            "mark_unverified"]
@@ -115,8 +115,8 @@ def combine_pair_scores(
     """Weighted mean of the scorers' pair scores (scorers with no score are left out)."""
     usable = [(p, w) for p, w in parts if p.score is not None and w > 0]
     if not usable:
-        order = ("contradicted", "unsupported", "supported", "not_checkable")
-        worst = min((p.label for p, _ in parts), key=order.index, default="not_checkable")
+        order: tuple[ClaimLabel, ...] = ("contradicted", "unsupported", "supported", "not_checkable")
+        worst: ClaimLabel = min((p.label for p, _ in parts), key=order.index, default="not_checkable")
         first_part = parts[0][0] if parts else None
         return PairScore(pair_id, name, None, worst, first_part.n_claims if first_part else 0,
                          first_part.n_checkable if first_part else 0)

@@ -32,7 +32,8 @@ from harness.types import ClaimScore, PairScore, SegmentedPair, content_hash
 __all__ = ["RunResult", "run"]
 
 CLAIM_RESERVE_TOKENS = 96
-"""Tokens kept free for the claim (and special tokens) when sizing premise units to the model window."""
+"""Tokens kept free for the claim (and special tokens) when sizing premise units to the model window
+(at most a quarter of the window, so small windows still get useful premises)."""
 
 
 @dataclass
@@ -74,10 +75,20 @@ def _premise_budget(cfg: RunConfig, scorers: list[Scorer]) -> tuple[int | None, 
     best: tuple[int | None, Any] = (None, None)
     for sc_cfg, sc in zip(cfg.scorers, scorers, strict=True):
         if isinstance(sc_cfg, NLIScorerConfig) and hasattr(sc, "count_tokens"):
-            limit = max(16, sc_cfg.model.max_length - CLAIM_RESERVE_TOKENS)
+            window = sc_cfg.model.max_length
+            limit = max(16, window - min(CLAIM_RESERVE_TOKENS, window // 4))
             if best[0] is None or limit < best[0]:
                 best = (limit, sc.count_tokens)
     return best
+
+
+def _quote_entailer(scorers: list[Scorer], engine: Engine) -> Any:
+    """Cross-lingual quotes are checked by NLI only with a model that declares several languages."""
+    for s in scorers:
+        langs = s.languages()
+        if hasattr(s, "entail") and langs is not None and len(langs) > 1:
+            return lambda items: s.entail(items, engine)
+    return None
 
 
 def _language_gap(sp: SegmentedPair, s: Scorer, cfg: RunConfig) -> str | None:
@@ -148,6 +159,13 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
     scorers = [build_scorer(s, ctx) for s in cfg.scorers]
     timings["load_models"] = time.perf_counter() - t
 
+    cache = None
+    if cfg.runtime.cache:
+        from harness.engine.cache import OutputCache
+
+        cache = OutputCache(Path(cfg.runtime.cache))
+    engine = Engine(cfg.runtime.token_budget, cache=cache, progress=cfg.runtime.progress)
+
     # segmentation + checks
     t = time.perf_counter()
     from harness.segment import segment_pair
@@ -158,7 +176,7 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
     ]
     from harness.checks import run_checks
 
-    segmented, check_warnings = run_checks(segmented, cfg.checks)
+    segmented, check_warnings = run_checks(segmented, cfg.checks, entail_fn=_quote_entailer(scorers, engine))
     warnings.extend(check_warnings)
     unsupported = {s.name: {sp.pair.id: r for sp in segmented if (r := _language_gap(sp, s, cfg))} for s in scorers}
     warnings.extend(_language_warnings(segmented, scorers, unsupported))
@@ -166,12 +184,6 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
 
     # scoring
     t = time.perf_counter()
-    cache = None
-    if cfg.runtime.cache:
-        from harness.engine.cache import OutputCache
-
-        cache = OutputCache(Path(cfg.runtime.cache))
-    engine = Engine(cfg.runtime.token_budget, cache=cache, progress=cfg.runtime.progress)
     scored = {s.name: s.score(segmented, engine) for s in scorers}
     timings["score"] = time.perf_counter() - t
     for s in scorers:
@@ -205,6 +217,7 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
             if sp.source_lang != sp.rewrite_lang and "und" not in (sp.source_lang, sp.rewrite_lang) else []
         pair_rows.append(PairRow(
             pair_id=sp.pair.id, dataset=sp.pair.dataset, content_hash=sp.pair.content_hash,
+            source=sp.pair.source, rewrite=sp.pair.rewrite,
             gold_label=sp.pair.label, group=sp.pair.group, source_lang=sp.source_lang,
             rewrite_lang=sp.rewrite_lang, coverage=round(sp.coverage, 6), warnings=pair_warnings, scores=scores,
         ))
@@ -217,7 +230,7 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
         from harness.evaluation import evaluate_run
 
         metrics, thresholds = evaluate_run(pair_rows, datasets, thresholds=thresholds_from,
-                                           seed=cfg.runtime.seed)
+                                           seed=cfg.runtime.seed, claims=claim_rows)
     timings["total"] = time.perf_counter() - t0
 
     coverages = [sp.coverage for sp in segmented]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def check_valid(text: str, cands: list[AnswerCandidate], limit: int | None = Non
     for c in cands:
         assert text[c.start:c.end] == c.text
         assert c.text == c.text.strip() and c.text
-    for a, b in zip(cands, cands[1:], strict=False):
+    for a, b in itertools.pairwise(cands):
         assert a.end <= b.start, f"overlap or unsorted: {a} {b}"
     if limit is not None:
         assert len(cands) <= limit

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _tiny_qa import tiny_qa_dir, tiny_qg_dir
 
 from harness.__main__ import main
 from harness.results.schema import ClaimRow, PairRow, RunRecord
-from tests._tiny_qa import tiny_qa_dir, tiny_qg_dir
 
 __all__ = ["tiny_qa_dir", "tiny_qg_dir"]  # fixtures re-exported for pytest
 

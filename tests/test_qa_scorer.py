@@ -9,19 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _tiny_qa import build_tiny_bert_tokenizer, tiny_qa_dir, tiny_qg_dir, tiny_roberta_qa_dir
 
 from harness.config import QAScorerConfig, RunConfig
 from harness.engine import Engine
 from harness.engine.base import Backend, ModelInput, Output
-from harness.engine.tiny import build_tiny_tokenizer
 from harness.models.qa_backends import ExtractiveQABackend
-from harness.results.schema import ClaimRow
+from harness.results.schema import ClaimRow, EvidenceRow
 from harness.scorers.base import Scorer, ScorerContext, build_scorer
 from harness.scorers.qa import QAScorer, highlight, qg_prompt
 from harness.types import Pair, Segment, SegmentedPair
-from tests._tiny_qa import tiny_qa_dir, tiny_qg_dir
 
-__all__ = ["tiny_qa_dir", "tiny_qg_dir"]  # fixtures re-exported for pytest
+__all__ = ["tiny_qa_dir", "tiny_qg_dir", "tiny_roberta_qa_dir"]  # fixtures re-exported for pytest
 
 FILLER = " ".join(f"The {w} report was published." for w in
                   ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"])
@@ -32,7 +31,7 @@ SOURCE = (f"{FILLER} Claudia Sheinbaum met Donald Trump in Paris on Monday. {FIL
 # ------------------------------------------------------------------------------- oracle backends
 
 class _Item(tuple[str, ...]):
-    def __len__(self) -> int:  # type: ignore[override]
+    def __len__(self) -> int:
         return sum(len(f.split()) for f in self) + 2
 
 
@@ -64,7 +63,7 @@ class OracleQA(ExtractiveQABackend):
     """
 
     def __init__(self, guess: bool = False) -> None:
-        tok = build_tiny_tokenizer()
+        tok = build_tiny_bert_tokenizer()
         super().__init__(None, tok, model_key="oracle-qa", max_length=48)
         self.guess = guess
         self.batches = 0
@@ -238,6 +237,24 @@ def test_max_questions_per_claim_caps_questions() -> None:
     assert len(scorer.score([sp], Engine())[("p", 0)].detail["questions"]) == 2
 
 
+def test_pairs_in_undeclared_languages_are_not_scored() -> None:
+    from harness.results.schema import ModelInfo
+
+    qg, qa = OracleQG(), OracleQA()
+    infos = [ModelInfo(role="question_generation", id="qg", languages=["en"]),
+             ModelInfo(role="question_answering", id="qa", languages=["en", "de"])]
+    scorer = QAScorer(QAScorerConfig(type="qa", answer_extractor="rules"), qg, qa, infos)  # type: ignore[arg-type]
+    assert scorer.languages() == frozenset({"en"})
+    base = segmented("x", SOURCE, ["Donald Trump spoke."])
+    cross = SegmentedPair(base.pair, base.claims, base.premises, source_lang="de", rewrite_lang="en")
+    same = SegmentedPair(base.pair, base.claims, base.premises, source_lang="en", rewrite_lang="en")
+    unknown = SegmentedPair(base.pair, base.claims, base.premises, source_lang="und", rewrite_lang="en")
+    assert scorer.score([cross], Engine())[("x", 0)].reason == "cross_lingual_unscored"
+    assert qg.batches == 0  # nothing was sent to a model
+    assert scorer.score([same], Engine())[("x", 0)].label == "supported"
+    assert scorer.score([unknown], Engine())[("x", 0)].label == "supported"
+
+
 # ------------------------------------------------------------------------------- engine use
 
 
@@ -276,8 +293,10 @@ def tiny_config(qg_dir: Path, qa_dir: Path, **extra: Any) -> QAScorerConfig:
     })
 
 
-def test_tiny_models_by_config_produce_valid_claim_rows(tiny_qg_dir: Path, tiny_qa_dir: Path) -> None:
-    cfg = tiny_config(tiny_qg_dir, tiny_qa_dir)
+@pytest.mark.parametrize("qa_fixture", ["tiny_qa_dir", "tiny_roberta_qa_dir"])  # BERT- and RoBERTa-style QA
+def test_tiny_models_by_config_produce_valid_claim_rows(tiny_qg_dir: Path, qa_fixture: str,
+                                                        request: pytest.FixtureRequest) -> None:
+    cfg = tiny_config(tiny_qg_dir, request.getfixturevalue(qa_fixture))
     scorer = build_scorer(cfg, ScorerContext(device="cpu", dtype="fp32"))
     assert isinstance(scorer, Scorer) and scorer.name == "qa_tiny" and scorer.type == "qa"
     assert [m.role for m in scorer.models()] == ["question_generation", "question_answering"]
@@ -292,7 +311,7 @@ def test_tiny_models_by_config_produce_valid_claim_rows(tiny_qg_dir: Path, tiny_
     for (_, idx), cs in out.items():
         row = ClaimRow(dataset="d", **{k: getattr(cs, k) for k in (
             "pair_id", "scorer", "claim_index", "text", "start", "end", "score", "label", "reason", "probs",
-            "detail")}, evidence=None if cs.evidence is None else vars_of(cs.evidence))
+            "detail")}, evidence=None if cs.evidence is None else EvidenceRow(**vars_of(cs.evidence)))
         json.dumps(row.model_dump())
         assert cs.scorer == "qa_tiny" and sp.pair.rewrite[cs.start:cs.end] == cs.text
         if idx == 1:

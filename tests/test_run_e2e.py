@@ -58,7 +58,7 @@ def test_run_on_seeds_writes_three_files(tmp_path: Path, tiny_nli_dir: Path, rep
     assert all(abs(sum(c.probs.values()) - 1) < 1e-4 for c in nli)
     assert rec.config_hash and rec.datasets[0].n_pairs == 1 and rec.counts["pairs"] == 1
     assert rec.scorers[0].models[0].weight_sha256
-    assert rec.packages.get("torch") == "2.13.0"
+    assert rec.packages.get("torch", "").startswith("2.13.0")
     assert rec.coverage["min"] == pytest.approx(1.0)
     assert pair.source_lang == "de" and pair.rewrite_lang == "en"
 
@@ -117,6 +117,9 @@ def test_bad_data_row_exits_2_and_writes_nothing(tmp_path: Path, tiny_nli_dir: P
     assert not out.exists() or not any(out.iterdir())
 
 
+NO_CHECKS = "checks: {claim_worthiness: false, quotes: false, off_topic: false}"
+
+
 def _many_pairs(path: Path, n: int = 40) -> Path:
     import random
 
@@ -141,7 +144,7 @@ def _run_folder(out: Path) -> Path:
 
 def test_scores_do_not_depend_on_token_budget(tmp_path: Path, tiny_nli_dir: Path) -> None:
     data = _many_pairs(tmp_path / "d.jsonl", 12)
-    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}")
+    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}", extra=NO_CHECKS)
     claims = []
     for budget in (64, 512, 8192):
         out = tmp_path / f"r{budget}"
@@ -177,7 +180,7 @@ sys.exit(main(sys.argv[1:]))
 def test_killed_run_resumes_from_cache_with_identical_claims(tmp_path: Path, tiny_nli_dir: Path,
                                                              repo: Path) -> None:
     data = _many_pairs(tmp_path / "d.jsonl", 40)
-    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}")
+    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}", extra=NO_CHECKS)
     cache = tmp_path / "cache.sqlite"
     env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KILL_AFTER": "4",
            "PYTHONPATH": str(repo)}

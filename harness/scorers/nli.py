@@ -100,6 +100,11 @@ class NLIScorer:
         return result
 
 
+    def entail(self, items: Sequence[tuple[str, str]], engine: Engine) -> list[float]:
+        """P(entail) for raw (premise, hypothesis) pairs, through the engine (used by the quote check)."""
+        raw = engine.run(self.backend, list(items), desc=f"{self.name}: quote check")
+        return [to_nli_probs(o, self.labels, self.label_names)["entailment"] for o in raw]
+
     def _count_truncated(self, pairs: Sequence[SegmentedPair]) -> None:
         """Count inputs that exceed the window (the segmenter sizes premises so that this stays rare)."""
         limit = self.backend.max_length - 3

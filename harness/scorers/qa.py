@@ -232,8 +232,8 @@ class QAScorer:
             results = per_claim.get(k, [])
             detail: dict[str, Any] = {"extractor": extractor,
                                       "questions": [self._question_detail(r, sp, claim) for r in results]}
-            base = {"pair_id": sp.pair.id, "scorer": self.name, "claim_index": claim.index, "text": claim.text,
-                    "start": claim.start, "end": claim.end}
+            base: dict[str, Any] = {"pair_id": sp.pair.id, "scorer": self.name, "claim_index": claim.index,
+                                    "text": claim.text, "start": claim.start, "end": claim.end}
             if not results or not any(r.kept for r in results):
                 reason = ("no_answer_candidates" if not cands[k] else "no_questions" if not results
                           else "no_valid_questions")

