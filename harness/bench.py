@@ -93,7 +93,7 @@ def _sentence(rng: random.Random, n_words: int) -> str:
 def _sentence_words(rng: random.Random) -> int:
     """Long-tailed like FRANK source sentences (median ~23 words, p95 ~100, a few run-ons of hundreds)."""
     if rng.random() < 0.03:
-        return rng.randint(120, 400)
+        return rng.randint(110, 330)
     return max(4, min(110, round(rng.lognormvariate(math.log(22), 0.7))))
 
 
@@ -557,7 +557,7 @@ def print_table(report: dict[str, Any]) -> None:
             f"{r['max_abs_diff_vs_engine']:.1e}" + ("" if r["scores_match"] else " ✗"),
             f"{r.get('engine_speedup', float('nan')):.2f}",
         )
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=160)
     console.print(table)
     if report["sweeps"]:
         s = report["sweeps"]

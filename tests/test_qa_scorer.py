@@ -237,22 +237,14 @@ def test_max_questions_per_claim_caps_questions() -> None:
     assert len(scorer.score([sp], Engine())[("p", 0)].detail["questions"]) == 2
 
 
-def test_pairs_in_undeclared_languages_are_not_scored() -> None:
+def test_languages_are_what_both_models_declare() -> None:
     from harness.results.schema import ModelInfo
 
-    qg, qa = OracleQG(), OracleQA()
-    infos = [ModelInfo(role="question_generation", id="qg", languages=["en"]),
+    infos = [ModelInfo(role="question_generation", id="qg", languages=["en", "fr"]),
              ModelInfo(role="question_answering", id="qa", languages=["en", "de"])]
-    scorer = QAScorer(QAScorerConfig(type="qa", answer_extractor="rules"), qg, qa, infos)  # type: ignore[arg-type]
+    scorer = QAScorer(QAScorerConfig(type="qa"), OracleQG(), OracleQA(), infos)  # type: ignore[arg-type]
     assert scorer.languages() == frozenset({"en"})
-    base = segmented("x", SOURCE, ["Donald Trump spoke."])
-    cross = SegmentedPair(base.pair, base.claims, base.premises, source_lang="de", rewrite_lang="en")
-    same = SegmentedPair(base.pair, base.claims, base.premises, source_lang="en", rewrite_lang="en")
-    unknown = SegmentedPair(base.pair, base.claims, base.premises, source_lang="und", rewrite_lang="en")
-    assert scorer.score([cross], Engine())[("x", 0)].reason == "cross_lingual_unscored"
-    assert qg.batches == 0  # nothing was sent to a model
-    assert scorer.score([same], Engine())[("x", 0)].label == "supported"
-    assert scorer.score([unknown], Engine())[("x", 0)].label == "supported"
+    assert QAScorer(QAScorerConfig(type="qa"), OracleQG(), OracleQA()).languages() is None  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------- engine use

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.models.span_decoding import (
     Span,
@@ -132,3 +134,26 @@ def test_json_round_trip_and_empty() -> None:
 def test_length_mismatch_is_an_error() -> None:
     with pytest.raises(ValueError, match="length mismatch"):
         decode_window([0.0], [0.0, 1.0], [None, None])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=2, max_value=14).flatmap(lambda n: st.tuples(
+    st.lists(st.floats(-5, 5, allow_nan=False), min_size=n, max_size=n),
+    st.lists(st.floats(-5, 5, allow_nan=False), min_size=n, max_size=n),
+    st.lists(st.booleans(), min_size=n, max_size=n),
+    st.integers(min_value=1, max_value=6),
+)))
+def test_best_span_equals_brute_force(case: tuple[list[float], list[float], list[bool], int]) -> None:
+    start, end, is_context, max_len = case
+    offsets: list[tuple[int, int] | None] = [(3 * i, 3 * i + 2) if c else None for i, c in enumerate(is_context)]
+    offsets[0] = None  # the null position is never a span
+    res = decode_window(start, end, offsets, max_answer_tokens=max_len, top_k=len(start))
+    ls, le = log_softmax(np.array(start)), log_softmax(np.array(end))
+    valid = [i for i, o in enumerate(offsets) if o is not None]
+    brute = [(ls[i] + le[j], i, j) for i in valid for j in valid if i <= j < i + max_len]
+    if not brute:
+        assert res.spans == ()
+        return
+    best = max(s for s, _, _ in brute)
+    assert res.spans[0].score == pytest.approx(best)
+    assert res.null_score == pytest.approx(ls[0] + le[0])

@@ -198,7 +198,9 @@ class ExtractiveQABackend:
         step = size - overlap
 
         def word_start(k: int) -> bool:
-            return k == 0 or offs[k][0] > offs[k - 1][1] or context[offs[k][0] - 1].isspace()
+            # a gap before the token, or (sentencepiece offsets that include the "▁" space) a leading space
+            a = offs[k][0]
+            return k == 0 or a > offs[k - 1][1] or context[a - 1].isspace() or context[a].isspace()
 
         out: list[tuple[int, int]] = []
         s = 0

@@ -17,9 +17,9 @@ The claim score is the mean over its questions; ``supported`` at or above ``supp
 or ``answer_mismatch``. QA cannot tell a contradiction from missing information, so it never says
 ``contradicted``. A claim without answer candidates (or whose questions all come out empty / filtered)
 is ``not_checkable`` with score None and reason ``no_answer_candidates`` / ``no_questions`` /
-``no_valid_questions``; claims of pairs in languages the models do not declare (``languages`` of both
-model blocks) are ``not_checkable`` with ``cross_lingual_unscored`` / ``language_unscored``. Evidence is
-the source answer span of the question that decided the label (the best question of a supported claim,
+``no_valid_questions``. :meth:`QAScorer.languages` is the intersection of both models' ``languages``; the
+pipeline marks pairs outside it unverified (harness/pipeline.py), as for NLI. Evidence is the source
+answer span of the question that decided the label (the best question of a supported claim,
 the worst of an unsupported one); ``detail.questions`` keeps every question with both answers, offsets
 and scores.
 
@@ -181,32 +181,10 @@ class QAScorer:
             answers.append(best_across_windows(results))
         return answers
 
-    def _language_gap(self, sp: SegmentedPair) -> str | None:
-        """Why this scorer must not score the pair's claims (languages it does not declare), else None."""
-        supported = self.languages()
-        langs = {sp.source_lang, sp.rewrite_lang} - {"und"}
-        if supported is None or langs <= supported:
-            return None
-        return "cross_lingual_unscored" if len(langs) == 2 else "language_unscored"
-
     def score(self, pairs: Sequence[SegmentedPair], engine: Engine) -> dict[ClaimKey, ClaimScore]:
         cfg = self.cfg
         out: dict[ClaimKey, ClaimScore] = {}
-        claims: list[tuple[SegmentedPair, Segment]] = []
-        for sp in pairs:
-            gap = self._language_gap(sp)
-            for c in sp.claims:
-                if not c.checkable:
-                    continue
-                if gap is None:
-                    claims.append((sp, c))
-                    continue
-                out[(sp.pair.id, c.index)] = ClaimScore(
-                    pair_id=sp.pair.id, scorer=self.name, claim_index=c.index, text=c.text, start=c.start,
-                    end=c.end, score=None, label="not_checkable", reason=gap,
-                    detail={"languages": [sp.source_lang, sp.rewrite_lang],
-                            "scorer_languages": sorted(self.languages() or ())},
-                )
+        claims = [(sp, c) for sp in pairs for c in sp.claims if c.checkable]
         cands = extract_answers_many([c.text for _, c in claims], cfg.answer_extractor,
                                      cfg.max_questions_per_claim)
         extractor = active_extractor(cfg.answer_extractor)
