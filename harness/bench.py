@@ -576,7 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--dtype", default="fp32", help="auto | fp32 | bf16 | fp16")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--token-budget", type=int, default=8192)
-    ap.add_argument("--n-pairs", type=int, default=None, help="workload size (default 2000; quick: 120)")
+    ap.add_argument("--n-pairs", type=int, default=None, help="workload size (default 600; quick: 120)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", choices=("synthetic", "frank"), default="synthetic")
     ap.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated subset")
@@ -599,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"unknown strategies: {sorted(unknown)}")
     if args.n_pairs is None:
-        args.n_pairs = 120 if args.quick else 2000
+        args.n_pairs = 120 if args.quick else 600
     if args.repeats is None:
         args.repeats = 1 if args.quick else 2
     report = run_benchmark(args)

@@ -13,11 +13,11 @@ lengths_st = st.lists(st.integers(min_value=1, max_value=600), max_size=300)
 
 
 @given(lengths_st, st.integers(min_value=8, max_value=4096), st.sampled_from([1, 8, 16]),
-       st.one_of(st.none(), st.integers(min_value=1, max_value=64)))
+       st.one_of(st.none(), st.integers(min_value=1, max_value=64)), st.sampled_from([0.0, 0.5, 0.9]))
 @settings(max_examples=300, deadline=None)
 def test_plan_every_item_once_and_budget(lengths: list[int], budget: int, multiple: int,
-                                         max_rows: int | None) -> None:
-    plan = plan_batches(lengths, budget, multiple=multiple, max_batch_size=max_rows)
+                                         max_rows: int | None, min_fill: float) -> None:
+    plan = plan_batches(lengths, budget, multiple=multiple, max_batch_size=max_rows, min_fill=min_fill)
     flat = [i for b in plan.batches for i in b]
     assert sorted(flat) == list(range(len(lengths)))
     padded = 0
@@ -28,6 +28,9 @@ def test_plan_every_item_once_and_budget(lengths: list[int], budget: int, multip
         assert cost <= budget or len(b) == 1, "only a singleton may exceed the budget"
         if max_rows is not None:
             assert len(b) <= max_rows
+        longest = max(lengths[i] for i in b)
+        width = padded_length(longest, multiple)
+        assert all(lengths[i] >= min_fill * longest or padded_length(lengths[i], multiple) == width for i in b)
     assert plan.padded_tokens == padded
     assert plan.real_tokens == sum(lengths)
     assert 0 < plan.useful_fraction <= 1 or not lengths

@@ -45,7 +45,7 @@ def test_same_outputs_for_any_budget(tiny: PairClassifierBackend) -> None:
 
 def test_bulk_encoding_matches_hf_tokenizer(tiny: PairClassifierBackend) -> None:
     tok = tiny._hf_tokenizer
-    items = make_items(30, seed=4) + [("x " * 400, "y " * 300), ("only one field",)]  # type: ignore[list-item]
+    items = [*make_items(30, seed=4), ("x " * 400, "y " * 300), ("only one field",)]
     for it, enc in zip(items, tiny.encode_many(items), strict=True):
         ref = tok(*it, truncation=True, max_length=tiny.max_length, return_token_type_ids=True)
         assert list(enc.ids) == ref["input_ids"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["Backend", "Encoded", "ModelInput", "Output"]
+__all__ = ["Backend", "BulkEncoder", "Encoded", "ModelInput", "Output"]
 
 ModelInput = tuple[str, ...]
 """One model call's text fields, e.g. (premise, hypothesis), (question, context) or (prompt,)."""
@@ -46,4 +46,17 @@ class Backend(Protocol[E]):
 
     def run_batch(self, batch: Sequence[E]) -> list[Output]:
         """Run one padded batch; one output per encoded input, in the same order."""
+        ...
+
+
+@runtime_checkable
+class BulkEncoder(Protocol):
+    """Optional extra a Backend may implement: tokenise many inputs in one call.
+
+    The engine uses it when present (fast tokenizers batch in Rust, ~10x faster than a Python loop) and
+    calls it from a background thread while ``run_batch`` runs on the main thread, so it must not share
+    mutable tokenizer state with ``run_batch``."""
+
+    def encode_many(self, items: Sequence[ModelInput]) -> list[Encoded]:
+        """One encoding per item, in order (same result as ``[encode(x) for x in items]``)."""
         ...

@@ -79,7 +79,8 @@ class Engine:
     ``put_many(key, dict[item, output])`` (see :mod:`harness.engine.cache`); ``None`` disables caching.
     ``token_budget`` bounds ``rows * padded_length`` per forward call; ``window`` is how many unique inputs
     are tokenised and length-sorted together (bigger = tighter padding, later first batch);
-    ``prefetch`` tokenises the next window in a background thread.
+    ``prefetch`` tokenises the next window in a background thread; ``min_fill`` keeps every batch at
+    least that fraction real tokens (see :func:`~harness.engine.batching.plan_batches`).
 
     Outputs are always returned as their JSON round-trip (lists, not tuples), so a cached and a freshly
     computed output are indistinguishable.
@@ -95,6 +96,7 @@ class Engine:
         pad_multiple: int = 8,
         window: int = 4096,
         prefetch: bool = True,
+        min_fill: float = 0.9,
     ) -> None:
         if token_budget < 1 or window < 1 or pad_multiple < 1:
             raise ValueError("token_budget, window and pad_multiple must be positive")
@@ -105,6 +107,7 @@ class Engine:
         self.pad_multiple = pad_multiple
         self.window = window
         self.prefetch = prefetch
+        self.min_fill = min_fill
         self.stats = EngineStats()
         self._budget = token_budget
         self.stats.effective_budget = token_budget
@@ -154,7 +157,7 @@ class Engine:
     def _plan(self, lengths: Sequence[int], positions: Sequence[int]) -> list[tuple[int, ...]]:
         plan = plan_batches(
             [lengths[p] for p in positions], self._budget, multiple=self.pad_multiple,
-            max_batch_size=self.max_batch_size,
+            max_batch_size=self.max_batch_size, min_fill=self.min_fill,
         )
         return [tuple(positions[i] for i in batch) for batch in plan.batches]
 

@@ -1,0 +1,66 @@
+"""The benchmark runs end to end on the tiny model and its report has the promised structure.
+
+Timings are not asserted (CI machines are noisy); score equality across strategies is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness import bench
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_synthetic_workload_shape() -> None:
+    w = bench.synthetic_workload(500, seed=1)
+    pairs = w.pairs
+    assert len(pairs) >= 500
+    assert all(1 <= len(c.claims) <= 5 for c in w.cases)
+    assert pairs == bench.synthetic_workload(500, seed=1).pairs, "seeded"
+    n_words = sorted(len(p.split()) for c in w.cases for p in c.premises)
+    assert n_words[-1] > 100 and n_words[len(n_words) // 2] < 40, "long tail around a short median"
+    sub = w.subset(100)
+    assert 100 <= len(sub.pairs) <= len(pairs)
+    fixed = bench.synthetic_workload(60, seed=2, doc_sentences=5, claims_per_summary=3, summaries_per_doc=1)
+    assert all(len(c.premises) == 5 and len(c.claims) == 3 for c in fixed.cases)
+
+
+def test_linear_fit() -> None:
+    fit = bench._linear_fit([1, 2, 3, 4], [2.0, 4.0, 6.0, 8.0])
+    assert fit["r2"] == pytest.approx(1.0) and fit["slope_s_per_unit"] == pytest.approx(2.0)
+
+
+@pytest.mark.slow
+def test_bench_end_to_end_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = bench.main(["--model", "tiny", "--quick", "--threads", "1", "--n-pairs", "60", "--out", str(tmp_path)])
+    assert code == 0
+    files = list(tmp_path.glob("*.json"))
+    assert len(files) == 1 and not list(tmp_path.glob(".*.tmp"))
+    report = json.loads(files[0].read_text())
+    assert set(report) >= {"meta", "workload", "strategies", "scores_match", "sweeps", "targets"}
+    assert set(report["strategies"]) == set(bench.STRATEGIES)
+    assert report["scores_match"] is True
+    n = report["workload"]["pairs"]
+    for name, r in report["strategies"].items():
+        for key in ("pairs_per_s", "tokens_per_s", "useful_fraction", "forward_calls", "peak_mb",
+                    "flop_fraction", "max_abs_diff_vs_engine", "engine_speedup", "time_s"):
+            assert key in r, (name, key)
+        assert r["max_abs_diff_vs_engine"] <= 1e-4
+        assert 0 < r["useful_fraction"] <= 1
+    assert report["strategies"]["one_at_a_time"]["forward_calls"] == n
+    assert report["strategies"]["one_at_a_time"]["useful_fraction"] == 1.0
+    assert report["strategies"]["engine"]["computed_pairs"] == report["workload"]["unique_pairs"]
+    assert report["strategies"]["summac"]["computed_pairs"] == n
+    assert len(report["sweeps"]["time_vs_pairs"]) >= 2 and "r2" in report["sweeps"]["time_vs_pairs_fit"]
+    assert "engine ×" in capsys.readouterr().out
