@@ -191,7 +191,7 @@ def test_killed_run_resumes_from_cache_with_identical_claims(tmp_path: Path, tin
     assert not (tmp_path / "killed").exists() or not [p for p in (tmp_path / "killed").iterdir() if p.is_dir()
                                                       and not p.name.startswith(".")]
     assert main([*args, "--output", str(tmp_path / "resumed")]) == 0
-    assert main(["run", str(cfg), "--output", str(tmp_path / "fresh"), "--no-cache"]) == 0
+    assert main([*args, "--output", str(tmp_path / "fresh"), "--no-cache"]) == 0
     resumed, fresh = _run_folder(tmp_path / "resumed"), _run_folder(tmp_path / "fresh")
     assert (resumed / "claims.jsonl").read_bytes() == (fresh / "claims.jsonl").read_bytes()
     rec = RunRecord.model_validate_json((resumed / "run.json").read_text())

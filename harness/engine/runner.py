@@ -18,7 +18,7 @@ import contextlib
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -124,15 +124,18 @@ class Engine:
         self.stats.unique += len(uniques)
         results: dict[ModelInput, Output] = {}
         key = backend.cache_key
+        cached: dict[ModelInput, Output] = {}
         if self.cache is not None and uniques:
-            results.update(self.cache.get_many(key, uniques))
-            self.stats.cache_hits += len(results)
-        todo = [u for u in uniques if u not in results]
-        if todo:
+            cached = self.cache.get_many(key, uniques)
+        if len(cached) < len(uniques):
+            # Windows and batches are planned over *all* unique inputs, cached or not, so that a resumed
+            # run computes exactly the batches a fresh run would (same shapes -> bit-identical floats);
+            # fully cached windows are not even tokenised.
             # Longest first: an OOM shows up on the first batch, not after an hour.
-            todo.sort(key=_char_length, reverse=True)
-            windows = [todo[i : i + self.window] for i in range(0, len(todo), self.window)]
-            with self._progress(len(todo), desc) as advance, self._pool(len(windows)) as pool:
+            ordered = sorted(uniques, key=_char_length, reverse=True)
+            windows = [ordered[i : i + self.window] for i in range(0, len(ordered), self.window)]
+            windows = [w for w in windows if any(u not in cached for u in w)]
+            with self._progress(len(uniques) - len(cached), desc) as advance, self._pool(len(windows)) as pool:
                 pending: Future[list[Encoded]] | None = None
                 for k, window in enumerate(windows):
                     if pending is None:
@@ -144,8 +147,11 @@ class Engine:
                     pending = None
                     if pool is not None and k + 1 < len(windows):
                         pending = pool.submit(self._encode, backend, windows[k + 1])
-                    self._run_window(backend, key, window, encoded, results, advance)
-            self.stats.computed += len(todo)
+                    self._run_window(backend, key, window, encoded, results, advance, cached)
+        for item, out in cached.items():
+            results.setdefault(item, out)
+        self.stats.cache_hits += len(cached)
+        self.stats.computed += len(uniques) - len(cached)
         return [results[uniques[k]] for k in index]
 
     def _encode(self, backend: Backend, items: Sequence[ModelInput]) -> list[Encoded]:
@@ -169,11 +175,17 @@ class Engine:
         encoded: Sequence[Encoded],
         results: dict[ModelInput, Output],
         advance: Callable[[int], None],
+        cached: Mapping[ModelInput, Output] | None = None,
     ) -> None:
+        """Run the planned batches of one window, each without its cached items. The plan covers cached
+        items too, so a resumed run (whose cache holds whole batches) runs exactly a fresh run's batches."""
         lengths = [len(e) for e in encoded]
         queue = deque(self._plan(lengths, range(len(items))))
+        cached = cached or {}
         while queue:
-            batch = queue.popleft()
+            batch = tuple(i for i in queue.popleft() if items[i] not in cached)
+            if not batch:
+                continue
             t0 = time.perf_counter()
             try:
                 outs = backend.run_batch([encoded[i] for i in batch])
