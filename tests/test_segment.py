@@ -224,3 +224,16 @@ def test_premises_cover(text: str, size: int, stride: int, unit: str) -> None:
 def test_url_glued_to_sentence_end() -> None:
     assert texts("Prices rose sharply[1].https://x.example/a.html. Then they fell.") == [
         "Prices rose sharply[1].", "https://x.example/a.html.", "Then they fell."]
+
+
+def test_lowercased_tokenised_model_output_splits_on_free_standing_periods() -> None:
+    text = ("natalia moon learned filipino to score a role . the darwin woman moved in 2012 . "
+            "she earned $ 3.5 million , says dr. smith .")
+    units = split_sentences(text)
+    assert [u.text for u in units] == [
+        "natalia moon learned filipino to score a role .",
+        "the darwin woman moved in 2012 .",
+        "she earned $ 3.5 million , says dr. smith .",
+    ]
+    for u in units:
+        assert text[u.start : u.end] == u.text

@@ -158,8 +158,13 @@ def _word_after(text: str, q: int, hi: int) -> str:
     return m.group(0) if m else ""
 
 
-def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tuple[int, int]]) -> bool:
-    """Should the sentence end after ``text[p:e]`` (punctuation run starting at p)?"""
+def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tuple[int, int]],
+                 lowercased: bool = False) -> bool:
+    """Should the sentence end after ``text[p:e]`` (punctuation run starting at p)?
+
+    ``lowercased``: the text has no capitals at all (tokenised, lower-cased model output such as
+    "… ismol family . the darwin woman …"), so a free-standing end mark is a boundary even before a
+    lower-case word."""
     if e >= hi:
         return False
     for qs, qe in protected:
@@ -182,6 +187,8 @@ def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tu
                 and q + 1 < hi and text[q + 1].islower()):
             return False
         return not ("/" in tok or "www" in tok.lower() or "." in tok or "@" in tok)
+    if lowercased and punct[0] in ".!?" and p > lo and text[p - 1].isspace() and nc.isalnum():
+        return True
     if not (nc.isupper() or nc in _OPENING or (nc.isdigit() and punct[0] in "!?")):
         return False
     if punct.startswith(".") and not punct.startswith(".."):
@@ -204,9 +211,10 @@ def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tu
 
 def _sentences_in(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
     protected = [(q.start, q.end) for q in find_quotes(text, lo, hi) if q.depth == 0]
+    lowercased = not any(ch.isupper() for ch in text[lo:hi])
     cuts: list[int] = []
     for m in _END_PUNCT.finditer(text, lo, hi):
-        if _is_boundary(text, lo, hi, m.start(), m.end(), protected):
+        if _is_boundary(text, lo, hi, m.start(), m.end(), protected, lowercased):
             cuts.append(m.end())
     out = []
     s = lo
