@@ -214,7 +214,7 @@ def load_model(kind: str, dtype: Any, device: Any, seed: int) -> Loaded:
     if kind == "deberta-base-shape":
         from transformers import AutoModelForSequenceClassification, DebertaV2Config
 
-        config = DebertaV2Config(
+        config = DebertaV2Config(  # type: ignore[call-arg]  # stubs omit the **kwargs fields
             vocab_size=128100, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
             intermediate_size=3072, max_position_embeddings=512, relative_attention=True, position_buckets=256,
             pos_att_type=["p2c", "c2p"], norm_rel_ebd="layer_norm", share_att_key=True, type_vocab_size=0,

@@ -189,7 +189,9 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
     for s in scorers:
         truncated = getattr(s, "truncated", 0)
         if truncated:
-            warnings.append(f"{s.name}: {truncated} claims met a premise window too long for the model (inputs truncated)")
+            warnings.append(
+                f"{s.name}: {truncated} claims met a premise window too long for the model (inputs truncated)"
+            )
 
     # aggregation
     t = time.perf_counter()

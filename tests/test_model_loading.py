@@ -56,7 +56,7 @@ def test_unknown_revision_or_id_is_one_clear_line(hub_cache: Path) -> None:
 
 def test_local_folder_without_config_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ModelUnavailableError, match="no config.json"):
+    with pytest.raises(ModelUnavailableError, match=r"no config\.json"):
         load_model(ModelConfig(id=str(tmp_path / "empty")), "classification")
     with pytest.raises(ModelUnavailableError, match="does not exist"):
         load_model(ModelConfig(id="./no/such/dir"), "classification")

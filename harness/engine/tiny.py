@@ -66,7 +66,7 @@ def build_tiny_bert(vocab_size: int, *, seed: int = 0, num_labels: int = 3, dtyp
     """Random BertForSequenceClassification: hidden 32, 2 layers, 2 heads, SDPA attention."""
     from transformers import BertConfig, BertForSequenceClassification
 
-    config = BertConfig(
+    config = BertConfig(  # type: ignore[call-arg]  # transformers' stubs omit the **kwargs fields
         vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
         max_position_embeddings=max_positions, num_labels=num_labels, hidden_dropout_prob=0.0,
         attention_probs_dropout_prob=0.0, initializer_range=0.3,  # wide init: outputs far from uniform
@@ -76,7 +76,7 @@ def build_tiny_bert(vocab_size: int, *, seed: int = 0, num_labels: int = 3, dtyp
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = BertForSequenceClassification(config)
-    return model.to(dtype).eval()
+    return model.to(dtype).eval()  # type: ignore[arg-type]
 
 
 def tiny_pair_backend(*, seed: int = 0, max_length: int = 128, pad_multiple: int = 8,

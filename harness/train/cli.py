@@ -15,7 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--export-only", action="store_true",
                         help="export the latest checkpoint without training further")
+    parser.add_argument("--stop-after", type=int, default=None, metavar="STEP",
+                        help="checkpoint and stop at this global step (the LR schedule still spans the full run)")
     args = parser.parse_args(argv)
-    path = run_training(args.config, resume=not args.no_resume, export_only=args.export_only)
+    path = run_training(args.config, resume=not args.no_resume, export_only=args.export_only,
+                        stop_after=args.stop_after)
     print(path)
     return 0

@@ -79,6 +79,7 @@ class TrainCfg(BaseModel):
     log_every: int = 20
     max_steps: int | None = None
     grad_clip: float = 1.0
+    sort_chunk: int = 4  # batches are length-sorted within chunks of sort_chunk*batch_size (mixes sources)
 
 
 class OutputCfg(BaseModel):
@@ -146,8 +147,8 @@ def param_groups(model: torch.nn.Module, cfg: TrainCfg) -> list[dict[str, Any]]:
             continue
         if "lora_" in name:
             lora.append(p)
-        elif name.startswith("classifier"):
-            head.append(p)
+        elif name.startswith(("classifier", "bert.pooler")):
+            head.append(p)  # the base pooler output is tiny (|x|~0.05): head+pooler need a high LR to start
         elif name.startswith("bert.pooler") and name.endswith("weight"):
             full_decay.append(p)
         else:
@@ -181,12 +182,14 @@ def encode(examples: list[Example], tokenizer: Any, max_length: int) -> list[dic
     ]
 
 
-def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """Length-grouped shuffled batches (less padding on CPU); a pure function of (seed, epoch)."""
+def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, sort_chunk: int = 4) -> list[list[int]]:
+    """Shuffled batches, length-sorted only within small chunks: less padding on CPU, yet mixed sources
+    (fully length-sorted batches are single-source and made the head oscillate between constant outputs).
+    A pure function of (seed, epoch)."""
     rng = random.Random(seed * 1000 + epoch)
     order = list(range(len(lengths)))
     rng.shuffle(order)
-    chunk = batch_size * 50
+    chunk = batch_size * sort_chunk
     batches: list[list[int]] = []
     for start in range(0, len(order), chunk):
         part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
@@ -370,6 +373,9 @@ def run_training(
             raise RuntimeError(f"no checkpoint to export in {train_dir}")
         total = step  # export what has been trained so far
 
+    if stop_after is not None and step >= stop_after and step < total:
+        return ckpt  # already at the requested stop
+
     model.train()
     t0 = time.perf_counter()
     run_loss, run_n, seen_tokens = 0.0, 0, 0
@@ -380,7 +386,7 @@ def run_training(
         while step < total:
             epoch, idx = divmod(step, steps_per_epoch)
             if order[0] != epoch:
-                order = (epoch, epoch_batches(lengths, cfg.train.batch_size, cfg.seed, epoch))
+                order = (epoch, epoch_batches(lengths, cfg.train.batch_size, cfg.seed, epoch, cfg.train.sort_chunk))
             batch_ids = order[1][idx]
             batch = collate([items[i] for i in batch_ids], tokenizer.pad_token_id)
             labels = batch.pop("labels")
