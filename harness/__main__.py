@@ -59,7 +59,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from harness.evaluation import thresholds_from
 
         thresholds = thresholds_from(Path(args.thresholds_from), cfg.output_dir)
-    console = Console(width=None if sys.stdout.isatty() else 150)
+    console = Console()
     result = run(cfg, thresholds_from=thresholds, console=console)
     print_summary(result, console, max_claims=args.show_claims)
     return EXIT_OK
@@ -126,6 +126,8 @@ _DELEGATED = {
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if not sys.stdout.isatty():
+        os.environ.setdefault("COLUMNS", "150")  # rich tables in logs and CI: wide enough to read
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in _DELEGATED:  # they parse their own options (argparse.REMAINDER drops leading ones)

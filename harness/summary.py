@@ -47,13 +47,15 @@ def print_summary(result: Any, console: Console | None = None, *, max_claims: in
         for c in result.claims:
             by_key[(c.pair_id, c.claim_index)][c.scorer] = c
         t = Table(title=f"claims ({min(max_claims, len(by_key))} of {len(by_key)})", show_lines=False)
-        t.add_column("pair", overflow="fold", max_width=14)
+        one_pair = len({pid for pid, _ in by_key}) == 1
+        if not one_pair:
+            t.add_column("pair", overflow="fold", max_width=14)
         t.add_column("#", justify="right")
         t.add_column("claim", max_width=60)
         for name in scorer_names:
             t.add_column(name, justify="right")
-        t.add_column("label / reason")
-        t.add_column("evidence (source)", max_width=40)
+        t.add_column("label / reason", max_width=36)
+        t.add_column("evidence (source)", max_width=34)
         off_topic_block: list[int] = []
         for n, ((pid, idx), per) in enumerate(by_key.items()):
             if n >= max_claims:
@@ -63,10 +65,10 @@ def print_summary(result: Any, console: Console | None = None, *, max_claims: in
                 off_topic_block.append(idx)
             style = _STYLE.get(primary.label, "")
             t.add_row(
-                _short(pid, 14), str(idx), _short(primary.text, 60),
+                *([] if one_pair else [_short(pid, 14)]), str(idx), _short(primary.text, 60),
                 *[_score_cell(per.get(s)) for s in scorer_names],
                 f"[{style}]{primary.label}[/] / {primary.reason}",
-                _short(primary.evidence.text, 40) if primary.evidence else "",
+                _short(primary.evidence.text, 34) if primary.evidence else "",
             )
         console.print(t)
         if any(c.detail.get("unverified_score") is not None for c in result.claims):

@@ -90,7 +90,8 @@ def _plot_one(scorer: str, by_ds: dict[str, list[PairRow]], threshold: float | N
     if threshold is not None:
         ax_hist.axvline(threshold, color="black", ls="--", lw=1.2, label=f"tuned threshold {threshold:.3f}")
     ax_hist.set(xlabel="pair score", ylabel="pairs", title=f"score histogram — {scorer}")
-    ax_hist.legend(loc="best", fontsize=8, framealpha=0.85)
+    if ax_hist.get_legend_handles_labels()[0]:
+        ax_hist.legend(loc="best", fontsize=8, framealpha=0.85)
     ax_hist.grid(alpha=0.3)
     fig.tight_layout()
     return ScorerPlot(scorer=scorer, svg=_svg(fig, f"s{index}"), notes=tuple(notes))

@@ -266,7 +266,7 @@ def render_report(
 <p class="muted">harness {_e(r.harness_version)} · {_e(r.created)} · {len(r.datasets)} dataset(s) · scorers:
 {_e(", ".join(s.name for s in r.scorers) or "—")}</p>{_legend()}</header>
 {_metrics_section(run)}
-{_plots_section(plots)}
+{_plots_section(plots) if any(p.gold_label is not None for p in run.pairs) else ""}
 <section id="pairs"><h2>Pairs</h2>{shown_note}{controls}{_legend()}{articles}</section>
 {_meta_section(run)}
 <script>{JS}</script>
