@@ -167,7 +167,7 @@ def load_embedded(
         "base_sha256": BASE_SHA256,
         "adapter_sha256": sha256_file(adapter),
         "max_length": max_length,
-        "id2label": dict(model.config.id2label),
+        "id2label": dict(model.config.id2label),  # type: ignore[union-attr,arg-type]
         "training": json.loads(meta["training"]) if "training" in meta else {},
     }
     return model, tokenizer, info

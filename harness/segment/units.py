@@ -159,7 +159,16 @@ def _char_pieces(
 
 
 def coverage(text: str, units: list[Segment]) -> float:
-    """Fraction of non-space characters of ``text`` inside at least one unit."""
+    """Fraction of non-space characters of ``text`` inside at least one unit (list markers such as
+    "- " or "1. " at line starts are not content, so they do not count)."""
+    from harness.segment.sentences import _LIST
+
+    markers = [(m.start(), m.end()) for m in re.finditer(r"(?m)^" + _LIST.pattern, text)]
+    if markers:
+        chars = list(text)
+        for a, b in markers:
+            chars[a:b] = " " * (b - a)
+        text = "".join(chars)
     total = sum(1 for c in text if not c.isspace())
     if total == 0:
         return 1.0

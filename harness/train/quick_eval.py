@@ -155,8 +155,8 @@ def evaluate(model: Any, tokenizer: Any, *, data_root: Path = DATA_ROOT, limit: 
     if limit:
         rng = np.random.default_rng(0)
         frank = [frank[i] for i in sorted(rng.choice(len(frank), min(limit, len(frank)), replace=False))]
-        keep = sorted({r["pair_id"] for r in bump})
-        keep = set(rng.choice(keep, min(limit // 2, len(keep)), replace=False).tolist())
+        groups = sorted({r["pair_id"] for r in bump})
+        keep = set(rng.choice(groups, min(limit // 2, len(groups)), replace=False).tolist())
         bump = [r for r in bump if r["pair_id"] in keep]
     frank = frank if "frank" in sets else []
     bump = bump if "bump" in sets else []

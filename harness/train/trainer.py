@@ -122,7 +122,7 @@ def build_model(cfg: Config) -> tuple[torch.nn.Module, Any]:
         model = embedded.build_base_classifier(base_dir)
     elif cfg.model.base == "tiny":
         t = cfg.model.tiny
-        bert_cfg = BertConfig(
+        bert_cfg = BertConfig(  # type: ignore[call-arg]  # transformers' stubs omit the **kwargs fields
             vocab_size=tokenizer.vocab_size, hidden_size=t.hidden_size, num_hidden_layers=t.num_hidden_layers,
             num_attention_heads=t.num_attention_heads, intermediate_size=t.intermediate_size,
             max_position_embeddings=512, num_labels=3, id2label=dict(embedded.ID2LABEL),
