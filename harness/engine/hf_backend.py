@@ -92,6 +92,11 @@ class PairClassifierBackend:
     def cache_key(self) -> str:
         return self._cache_key
 
+    @property
+    def tokenizer(self) -> Any:
+        """The Hugging Face tokenizer as given (for counting tokens; encoding uses a private copy)."""
+        return self._hf_tokenizer
+
     def encode(self, item: ModelInput) -> PairEncoding:
         return self.encode_many([item])[0]
 

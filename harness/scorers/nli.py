@@ -58,6 +58,7 @@ class NLIScorer:
         )
         self.label_names = self.backend.labels
         self.truncated = 0
+        self._token_counts: dict[str, int] = {}
         """Premise-claim inputs longer than the model window (truncated by the backend); reported."""
 
     def languages(self) -> frozenset[str] | None:
@@ -67,8 +68,11 @@ class NLIScorer:
         return [self.info]
 
     def count_tokens(self, text: str) -> int:
-        """Tokens a premise takes (used by segmentation to size premise units to the model window)."""
-        return len(self.backend._hf_tokenizer(text, add_special_tokens=False)["input_ids"])
+        """Tokens a text takes (segmentation sizes premise units with it; the truncation count reuses it)."""
+        n = self._token_counts.get(text)
+        if n is None:
+            n = self._token_counts[text] = len(self.backend.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return n
 
     def score(self, pairs: Sequence[SegmentedPair], engine: Engine) -> dict[ClaimKey, ClaimScore]:
         inputs: list[tuple[str, str]] = []
