@@ -5,15 +5,16 @@
     m.compute(predictions=[0.9, 0.2, 0.7], references=[1, 0, 1])
 
 ``predictions`` are faithfulness scores (higher = more faithful), ``references`` human labels (1 faithful,
-0 not; graded values allowed). Metrics match ``harness.evaluation``: ROC-AUC (ties count half), balanced
+0 not; graded values allowed). The metrics are ``harness.evaluation.metrics`` itself (so the harness
+package must be importable): ROC-AUC (ties count half), balanced
 accuracy at a threshold, optionally a threshold tuned on these same references (optimistic: tune on a dev
 set and pass ``threshold=`` for a test set), Pearson/Spearman/Kendall for graded labels, and percentile
 bootstrap intervals. Undefined metrics (one class only, constant input) are ``None`` with a note in
 ``notes`` -- never NaN.
 
 With ``config_name="pairs"``, ``predictions`` are rewrites and ``references`` their sources (strings): the
-harness scores them with its default NLI scorer and returns per-pair scores and labels (needs the harness
-package importable; the first call loads a model).
+harness scores them with its default NLI scorer and returns per-pair scores and labels (the first call
+loads a model).
 """
 
 import json
@@ -23,7 +24,6 @@ import tempfile
 import datasets
 import evaluate
 import numpy as np
-from scipy import stats
 
 _CITATION = ""
 
@@ -50,65 +50,6 @@ Examples:
 """
 
 
-class MetricUndefinedError(ValueError):
-    pass
-
-
-def _binarize(gold):
-    graded = bool(np.any((gold != 0) & (gold != 1)))
-    return ((gold >= gold.max()) if graded else gold).astype(int), graded
-
-
-def _check_both(y, what):
-    n1, n0 = int(np.sum(y == 1)), int(np.sum(y == 0))
-    if n1 == 0 or n0 == 0:
-        only = "faithful (1)" if n0 == 0 else "unfaithful (0)"
-        raise MetricUndefinedError(f"{what} undefined: all {len(y)} references are {only}; both classes are needed")
-
-
-def _auc_rows(y, s, idx):
-    yy = y[idx]
-    ranks = stats.rankdata(s[idx], axis=1)
-    n1 = yy.sum(axis=1).astype(float)
-    n0 = yy.shape[1] - n1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        auc = ((ranks * yy).sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
-    auc[(n1 == 0) | (n0 == 0)] = np.nan
-    return auc
-
-
-def _ba_rows(y, s, t, idx):
-    yy = y[idx].astype(bool)
-    pp = (s >= t)[idx]
-    n1, n0 = yy.sum(axis=1), (~yy).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = ((pp & yy).sum(axis=1) / n1 + (~pp & ~yy).sum(axis=1) / n0) / 2
-    out[(n1 == 0) | (n0 == 0)] = np.nan
-    return out
-
-
-def _tune(y, s):
-    u = np.unique(s)
-    cands = np.concatenate([[u[0]], (u[:-1] + u[1:]) / 2, [u[-1] + max(1e-6, abs(u[-1]) * 1e-6)]])
-    pos, neg = np.sort(s[y == 1]), np.sort(s[y == 0])
-    ba = ((len(pos) - np.searchsorted(pos, cands)) / len(pos) + np.searchsorted(neg, cands) / len(neg)) / 2
-    best = np.flatnonzero(np.isclose(ba, ba.max(), rtol=0, atol=1e-12))
-    pick = best[np.argmin(np.abs(cands[best] - 0.5))]
-    return float(cands[pick]), float(ba[pick])
-
-
-def _ci(fn, n, n_boot, seed):
-    if n_boot <= 0 or n < 2:
-        return None
-    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-    vals = fn(idx)
-    vals = vals[np.isfinite(vals)]
-    if len(vals) < max(10, n_boot // 2):
-        return None
-    lo, hi = np.quantile(vals, [0.025, 0.975])
-    return [float(lo), float(hi)]
-
-
 def score_table(predictions, references, threshold=0.5, tune_threshold=False, n_boot=0, seed=0):
     """The metrics as a plain dict (also usable without ``evaluate``)."""
     s = np.asarray(predictions, dtype=float)
@@ -124,30 +65,33 @@ def score_table(predictions, references, threshold=0.5, tune_threshold=False, n_
     if len(s) == 0:
         out.update(roc_auc=None, balanced_accuracy=None, notes={"roc_auc": "no items"})
         return out
-    y, graded = _binarize(gold)
+    from harness.evaluation import metrics as M  # one implementation of every metric, shared with `run`
+
+    graded = M.is_graded(gold)
+    y = M.binarize(gold)
     out["n_pos"], out["n_neg"] = int(y.sum()), int(len(y) - y.sum())
-    full = np.arange(len(y))[None, :]
     try:
-        _check_both(y, "ROC-AUC and balanced accuracy")
-        out["roc_auc"] = float(_auc_rows(y, s, full)[0])
-        out["balanced_accuracy"] = float(_ba_rows(y, s, threshold, full)[0])
+        M.check_binary(y, "ROC-AUC and balanced accuracy")
+        out["roc_auc"] = M.roc_auc(y, s)
+        out["balanced_accuracy"] = M.balanced_accuracy(y, s, threshold)
         if n_boot:
-            out["roc_auc_ci"] = _ci(lambda i: _auc_rows(y, s, i), len(y), n_boot, seed)
-            out["balanced_accuracy_ci"] = _ci(lambda i: _ba_rows(y, s, threshold, i), len(y), n_boot, seed)
+            out["roc_auc_ci"] = M.bootstrap_ci(M.auc_rows(y, s), len(y), n_boot=n_boot, seed=seed)
+            out["balanced_accuracy_ci"] = M.bootstrap_ci(M.balanced_accuracy_rows(y, s, threshold), len(y),
+                                                         n_boot=n_boot, seed=seed)
         if tune_threshold:
-            out["tuned_threshold"], out["balanced_accuracy_tuned"] = _tune(y, s)
+            out["tuned_threshold"], out["balanced_accuracy_tuned"] = M.tune_threshold(y, s)
             notes["balanced_accuracy_tuned"] = "tuned on these references (optimistic)"
-    except MetricUndefinedError as e:
+    except M.MetricUndefined as e:
         out["roc_auc"] = out["balanced_accuracy"] = None
         notes["roc_auc"] = notes["balanced_accuracy"] = str(e)
     if graded:
         notes["graded"] = "graded references: ROC-AUC/balanced accuracy count the maximum value as faithful"
-        for kind, fn in (("pearson", stats.pearsonr), ("spearman", stats.spearmanr), ("kendall", stats.kendalltau)):
-            if np.ptp(s) == 0 or np.ptp(gold) == 0 or len(s) < 2:
+        for kind in ("pearson", "spearman", "kendall"):
+            try:
+                out[kind] = M.correlation(kind, gold, s)
+            except M.MetricUndefined as e:
                 out[kind] = None
-                notes[kind] = f"{kind} undefined: constant scores or references"
-            else:
-                out[kind] = float(fn(gold, s).statistic)
+                notes[kind] = str(e)
     if notes:
         out["notes"] = notes
     return out
