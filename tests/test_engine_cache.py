@@ -9,11 +9,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 from tiny_models import FakeBackend, fake_output, make_items, tiny_pair_backend
 
 from harness.engine import Engine
@@ -22,13 +20,7 @@ from harness.engine.cache import OutputCache, cache_digest
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    """A hidden-32 model is fastest on one thread; two threads stall on a busy CI box."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_hit_miss_and_roundtrip(tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 from tiny_models import FakeBackend, fake_output, make_items, tiny_pair_backend
@@ -12,14 +10,7 @@ from harness.engine import Engine
 from harness.engine.device import cpu_supports_bf16, dtype_name, is_oom_error, resolve_device, resolve_dtype
 from harness.engine.hf_backend import PairClassifierBackend
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    """A hidden-32 model is fastest on one thread; two threads stall on a busy CI box."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
