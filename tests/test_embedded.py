@@ -75,9 +75,18 @@ def test_shipped_logits_match_reference(loaded: tuple) -> None:
     assert ref["adapter_sha256"] == info["adapter_sha256"], "reference_logits.json is stale: re-export"
     got = _logits(model, tok, ref["inputs"])
     assert torch.allclose(got, torch.tensor(ref["logits"]), atol=1e-3)
-    # a clear paraphrase leans to entailment rather than contradiction
-    probs = got.softmax(-1)
-    assert probs[0, 0] > probs[0, 2]
+
+
+def test_shipped_model_ranks_support_above_edits(loaded: tuple) -> None:
+    """Behaviour, not numbers: a sentence copied from the premise gets a higher P(entail) than the same
+    sentence with a negation, a changed number or an antonym, and the negation is judged a contradiction."""
+    model, tok, _ = loaded
+    premise = "The council approved the new budget on Monday. Taxes will rise by 2 percent next year."
+    hyps = ["Taxes will rise by 2 percent next year.", "Taxes will not rise next year.",
+            "Taxes will rise by 7 percent next year.", "Taxes will fall by 2 percent next year."]
+    probs = _logits(model, tok, [[premise, h] for h in hyps]).softmax(-1)
+    assert all(probs[0, 0] > probs[i, 0] for i in (1, 2, 3)), probs
+    assert int(probs[1].argmax()) == 2, probs
 
 
 def test_bf16_close_to_reference() -> None:

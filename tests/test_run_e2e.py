@@ -197,3 +197,23 @@ def test_killed_run_resumes_from_cache_with_identical_claims(tmp_path: Path, tin
     rec = RunRecord.model_validate_json((resumed / "run.json").read_text())
     assert rec.engine["cache_hits"] > 0 and rec.engine["computed"] > 0
     assert rec.engine["cache_hits"] + rec.engine["computed"] == rec.engine["unique"]
+
+
+def test_premise_top_k_scores_a_subset_and_keeps_evidence_offsets(tmp_path: Path, tiny_nli_dir: Path) -> None:
+    data = _many_pairs(tmp_path / "d.jsonl", 10)
+    sources = {json.loads(line)["id"]: json.loads(line)["source"] for line in data.read_text().splitlines()}
+    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}",
+                  extra=NO_CHECKS + "\nsegmentation: {premises: {unit: sentence}}")
+    runs = {}
+    for k in ("null", "1", "1000"):
+        out = tmp_path / f"k{k}"
+        assert main(["run", str(cfg), "--output", str(out), "--set", f"scorers.0.premise_top_k={k}"]) == 0
+        runs[k] = {(c.pair_id, c.claim_index): c for c in _read(_run_folder(out))[2] if c.scorer == "nli"}
+    full, top1, wide = runs["null"], runs["1"], runs["1000"]
+    assert full.keys() == top1.keys() == wide.keys()
+    assert {key: c.score for key, c in wide.items()} == {key: c.score for key, c in full.items()}
+    assert any(c.detail["premises_scored"] > 1 for c in full.values())
+    for key, c in top1.items():
+        assert c.detail["premises_scored"] == 1 and c.evidence is not None
+        assert sources[c.pair_id][c.evidence.start : c.evidence.end] == c.evidence.text
+        assert c.score is not None and full[key].score is not None and c.score <= full[key].score + 1e-6

@@ -7,7 +7,7 @@ import pytest
 from harness.aggregate import aggregate_pair, claims_for_pair, combine_pair_scores
 from harness.config import NLIScorerConfig
 from harness.models.nli_labels import nli_label_index
-from harness.scorers.nli import claim_verdict
+from harness.scorers.nli import claim_verdict, closest_premises
 from harness.types import ClaimScore, Pair, PairScore, Segment, SegmentedPair
 
 
@@ -67,3 +67,13 @@ def test_combination_is_weighted_mean_skipping_missing() -> None:
     c = PairScore("p", "c", None, "not_checkable", 2, 0)
     out = combine_pair_scores("p", "combined", [(a, 3.0), (b, 1.0), (c, 1.0)], threshold=0.5)
     assert out.score == pytest.approx(0.65) and out.label == "supported"
+
+
+def test_closest_premises_ranks_by_shared_content_words_and_keeps_source_order() -> None:
+    premises = [{"weather", "sunny"}, {"council", "budget", "approved"}, {"budget", "taxes"}, {"dog"}]
+    claim = "The council approved the budget and raised taxes."
+    assert closest_premises(claim, premises, 2) == [1, 2]
+    assert closest_premises(claim, premises, 1) == [1]
+    assert closest_premises(claim, premises, None) == [0, 1, 2, 3]
+    assert closest_premises(claim, premises, 10) == [0, 1, 2, 3]
+    assert closest_premises("Nothing shared here.", premises, 2) == [0, 1], "ties go to the earlier premise"

@@ -61,7 +61,26 @@ def test_build_mix_is_deterministic_and_weighted() -> None:
     assert a == b and held == []
     assert counts["sick"] == 2 and counts["cogensumm"] == 4
     assert counts.get("syn-copy", 0) + counts.get("syn-compress", 0) == 5
+    held_cfg = D.MixConfig({}, {"doc_entail": 5}, heldout_per_group=2, fraction=1.0, seed=3)
+    fresh = D.build_mix(_rows(), D.MixConfig(**{**held_cfg.__dict__, "mix_seed": 99}))
+    base = D.build_mix(_rows(), held_cfg)
+    assert fresh[1] == base[1] and fresh[0] != base[0], "mix_seed keeps the held-out rows, resamples the rest"
     assert all(0 <= ex.label <= 3 for ex in a)
+
+
+def test_fuse_and_extrinsic_kinds() -> None:
+    assert D.fuse("Prices rose in May.", "The bank kept rates.") == "Prices rose in May, and the bank kept rates."
+    assert D.fuse("He left.", "Anna Berg stayed.").endswith("and Anna Berg stayed.")
+    cfg = D.MixConfig({}, {"doc_fuse": 4, "doc_extrinsic": 4}, heldout_per_group=0, fraction=1.0, seed=5)
+    examples, _, _ = D.build_mix(_rows(), cfg)
+    fused = [ex for ex in examples if ex.kind == "syn-fuse"]
+    extrinsic = [ex for ex in examples if ex.kind == "syn-extrinsic"]
+    assert fused and all(ex.label == D.LABEL_IDS["entailment"] for ex in fused)
+    assert extrinsic and all(ex.label == D.NOT_ENTAILMENT for ex in extrinsic)
+    for ex in extrinsic:  # one half of the hypothesis is from the premise, the other is not
+        halves = ex.hypothesis.split(", and ")
+        inside = [h.rstrip(".").lower()[:20] in ex.premise.lower() for h in halves]
+        assert any(inside) and not all(inside)
 
 
 def test_not_entailment_loss_uses_merged_probability() -> None:
@@ -90,6 +109,31 @@ def test_export_delta_round_trip(tmp_path: Path) -> None:
     enc = tok(["A man plays guitar."], ["A man plays music."], return_tensors="pt")
     with torch.no_grad():
         assert torch.allclose(model(**enc).logits, plain(**enc).logits, atol=2e-3)
+
+
+def test_init_from_restores_an_exported_delta(tmp_path: Path) -> None:
+    """Warm start: a fresh model loaded from an export gives the exported model's logits; a bad rank fails."""
+    cfg = T.load_config(_tiny_config(tmp_path))
+    model, tok = T.build_model(cfg)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.normal_(0, 0.05)
+    model.eval()
+    T.export_delta(model, cfg, tmp_path / "exp", {"test": True})
+    warm, _ = T.build_model(cfg.model_copy(update={"model": cfg.model.model_copy(
+        update={"init_from": str(tmp_path / "exp")})}))
+    cold, _ = T.build_model(cfg)
+    warm.eval()
+    cold.eval()
+    enc = tok(["A man plays guitar."], ["A man plays music."], return_tensors="pt")
+    with torch.no_grad():
+        assert torch.allclose(model(**enc).logits, warm(**enc).logits, atol=2e-3)
+        assert not torch.allclose(model(**enc).logits, cold(**enc).logits, atol=2e-3)
+    other_rank = cfg.model_copy(update={"model": cfg.model.model_copy(update={"init_from": str(tmp_path / "exp")}),
+                                        "lora": cfg.lora.model_copy(update={"rank": cfg.lora.rank * 2})})
+    with pytest.raises(ValueError, match="rank"):
+        T.build_model(other_rank)
 
 
 def test_checkpoint_stop_and_resume_matches_uninterrupted_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -17,9 +17,19 @@ from harness.models.loading import ModelUnavailableError, load_model
 from harness.models.nli_labels import nli_label_index, to_nli_probs
 from harness.results.schema import ModelInfo
 from harness.scorers.base import ClaimKey, ScorerContext, scorer
+from harness.scorers.overlap import content_words
 from harness.types import ClaimScore, Evidence, SegmentedPair
 
-__all__ = ["NLIScorer", "build_nli_scorer", "claim_verdict"]
+__all__ = ["NLIScorer", "build_nli_scorer", "claim_verdict", "closest_premises"]
+
+
+def closest_premises(claim: str, premise_words: Sequence[set[str]], k: int | None) -> list[int]:
+    """Positions (in source order) of the k premises sharing most content words with the claim; all if k is None."""
+    if k is None or len(premise_words) <= k:
+        return list(range(len(premise_words)))
+    words = set(content_words(claim))
+    ranked = sorted(range(len(premise_words)), key=lambda i: (-len(words & premise_words[i]), i))
+    return sorted(ranked[:k])
 
 
 def claim_verdict(
@@ -76,24 +86,28 @@ class NLIScorer:
 
     def score(self, pairs: Sequence[SegmentedPair], engine: Engine) -> dict[ClaimKey, ClaimScore]:
         inputs: list[tuple[str, str]] = []
-        spans: list[tuple[SegmentedPair, int, int]] = []  # (pair, claim position, first input index)
+        spans: list[tuple[SegmentedPair, int, int, list[int]]] = []  # (pair, claim pos, first input, premises)
+        k = self.cfg.premise_top_k
         for sp in pairs:
             if not sp.premises:
                 continue
+            premise_words = [set(content_words(p.text)) for p in sp.premises] if k is not None else []
             for ci, claim in enumerate(sp.claims):
                 if not claim.checkable:
                     continue
-                spans.append((sp, ci, len(inputs)))
-                inputs.extend((p.text, claim.text) for p in sp.premises)
+                chosen = (closest_premises(claim.text, premise_words, k) if k is not None
+                          else list(range(len(sp.premises))))
+                spans.append((sp, ci, len(inputs), chosen))
+                inputs.extend((sp.premises[i].text, claim.text) for i in chosen)
         raw = engine.run(self.backend, inputs, desc=f"{self.name}: {len(inputs)} premise-claim pairs")
         outputs = [to_nli_probs(o, self.labels, self.label_names) for o in raw]
         self._count_truncated(pairs)
         result: dict[ClaimKey, ClaimScore] = {}
-        for sp, ci, first in spans:
+        for sp, ci, first, chosen in spans:
             claim = sp.claims[ci]
-            rows = outputs[first : first + len(sp.premises)]
+            rows = outputs[first : first + len(chosen)]
             score, label, reason, at, probs = claim_verdict(rows, self.cfg)
-            prem = sp.premises[at]
+            prem = sp.premises[chosen[at]]
             result[(sp.pair.id, claim.index)] = ClaimScore(
                 pair_id=sp.pair.id, scorer=self.name, claim_index=claim.index, text=claim.text,
                 start=claim.start, end=claim.end, score=round(score, 6), label=label,  # type: ignore[arg-type]

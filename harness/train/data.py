@@ -244,6 +244,15 @@ def compress(text: str, rng: random.Random) -> str | None:
     return rng.choice(options) if options else None
 
 
+def fuse(first: str, second: str) -> str:
+    """Join two sentences into one with 'and' (lower-casing the second's first word unless a name)."""
+    head = first.rstrip().rstrip(".!?;:")
+    tail = second.strip()
+    if tail and not entities(tail.split()[0]):
+        tail = tail[0].lower() + tail[1:]
+    return f"{head}, and {tail}"
+
+
 # ------------------------------------------------------------------------------------------ the mix
 @dataclass(frozen=True)
 class MixConfig:
@@ -252,6 +261,9 @@ class MixConfig:
     heldout_per_group: int
     fraction: float
     seed: int
+    mix_seed: int | None = None
+    """Seed for sampling and synthesis after the held-out split (default: ``seed``). A continued run uses a
+    new one to see fresh samples while keeping the same held-out rows."""
 
 
 def origin_group(origin: str) -> str:
@@ -308,6 +320,8 @@ def build_mix(rows: list[dict], cfg: MixConfig) -> tuple[list[Example], list[Exa
         n_hold = min(cfg.heldout_per_group, len(grp) // 5)
         heldout += [Example(r["premise"], r["hypothesis"], LABEL_IDS[r["label"]], group) for r in grp[:n_hold]]
         train_rows += grp[n_hold:]
+    if cfg.mix_seed is not None:
+        rng = random.Random(cfg.mix_seed)
 
     if cfg.fraction < 1.0:
         train_rows = rng.sample(train_rows, max(1, round(len(train_rows) * cfg.fraction)))
@@ -385,7 +399,28 @@ def _synthesise(
             continue
         out.append(Example(" ".join(doc), rng.choice(other), neu, "syn-foreign"))
 
-    # 5. real English pairs with unrelated sentences around the premise -> same label (evidence search)
+    # 5. two sentences of the document fused into one (summaries fuse) -> entailment
+    for _ in range(n.get("doc_fuse", 0)):
+        doc = _make_doc(docs, rng)
+        if len(doc) < 2:
+            continue
+        i, j = sorted(rng.sample(range(len(doc)), 2))
+        out.append(Example(" ".join(doc), fuse(doc[i], doc[j]), ent, "syn-fuse"))
+
+    # 6. a document sentence with a clause from another document attached (extrinsic addition,
+    #    the commonest abstractive-summary error) -> not_entailment
+    for _ in range(n.get("doc_extrinsic", 0)):
+        doc = _make_doc(docs, rng)
+        other = rng.choice(docs)
+        if set(other) & set(doc):
+            continue
+        sent, foreign = rng.choice(doc), rng.choice(other)
+        if len(foreign.split()) > 18 and len(foreign.split(",")[0].split()) >= 5:
+            foreign = foreign.split(",")[0]  # keep the addition short: a clause, not a second story
+        hyp = fuse(sent, foreign) if rng.random() < 0.5 else fuse(foreign, sent)
+        out.append(Example(" ".join(doc), hyp, NOT_ENTAILMENT, "syn-extrinsic"))
+
+    # 7. real English pairs with unrelated sentences around the premise -> same label (evidence search)
     english = {"rte", "anli", "cogensumm"}
     real = [r for r in rows if r.get("lang", "en") == "en" and origin_group(r["origin"]) in english]
     for _ in range(n.get("context_pad", 0) if real else 0):

