@@ -69,8 +69,8 @@ class NLIScorer:
         )
         self.label_names = self.backend.labels
         self.truncated = 0
-        self._token_counts: dict[str, int] = {}
         """Premise-claim inputs longer than the model window (truncated by the backend); reported."""
+        self._token_counts: dict[str, int] = {}
 
     def languages(self) -> frozenset[str] | None:
         return frozenset(self.info.languages) if self.info.languages else None

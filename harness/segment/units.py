@@ -13,8 +13,10 @@ import re
 from collections.abc import Callable
 
 from harness.config import SegmentationConfig
-from harness.segment.sentences import _strip, split_paragraphs, split_sentences
+from harness.segment.sentences import _LIST, _strip, split_paragraphs, split_sentences
 from harness.types import Pair, Segment, SegmentedPair
+
+_LIST_AT_LINE_START = re.compile(r"(?m)^" + _LIST.pattern)
 
 __all__ = ["claim_units", "coverage", "premise_units", "segment_pair"]
 
@@ -161,9 +163,7 @@ def _char_pieces(
 def coverage(text: str, units: list[Segment]) -> float:
     """Fraction of non-space characters of ``text`` inside at least one unit (list markers such as
     "- " or "1. " at line starts are not content, so they do not count)."""
-    from harness.segment.sentences import _LIST
-
-    markers = [(m.start(), m.end()) for m in re.finditer(r"(?m)^" + _LIST.pattern, text)]
+    markers = [(m.start(), m.end()) for m in _LIST_AT_LINE_START.finditer(text)]
     if markers:
         chars = list(text)
         for a, b in markers:
