@@ -19,12 +19,14 @@ __all__ = [
     "ChecksConfig",
     "CombineConfig",
     "ConfigError",
+    "CrossLingualScorerConfig",
     "DataConfig",
     "FieldMap",
     "ModelConfig",
     "NLIScorerConfig",
     "OverlapScorerConfig",
     "QAScorerConfig",
+    "RoutingConfig",
     "RunConfig",
     "RuntimeConfig",
     "ScorerConfig",
@@ -123,17 +125,23 @@ class ChecksConfig(_Strict):
     quote_match_threshold: float = Field(default=0.8, ge=0.0, le=1.0)
     """Same-language: share of the quote's words found in order in the source to count as matched."""
     quote_structural_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
-    """Cross-lingual without an NLI function: offline structural match score needed (a weak signal)."""
+    """Cross-lingual without the encoder: offline structural match score needed (a weak signal)."""
+    quote_encoder_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Cross-lingual: multilingual-encoder cosine to the best source quote at or above which a quote is matched
+    (seed: real quotes 0.77-0.80 against their German originals, fabricated ones 0.15-0.17)."""
     off_topic: bool = True
     """Flag runs of rewrite segments unrelated to the source as ``off_topic``."""
     off_topic_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
-    """MiniLM cosine to the best source sentence at or above which a segment is related."""
+    """Encoder cosine to the best source sentence at or above which a segment is related."""
     off_topic_anchor_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
-    """MiniLM cosine to a related rewrite segment at or above which a segment is related too."""
+    """Encoder cosine to a related rewrite segment at or above which a segment is related too."""
     off_topic_min_run: int = Field(default=2, ge=1)
     """Unrelated segments are flagged only as a run this long at the end (one longer elsewhere)."""
     off_topic_encoder: bool = True
-    """Use the packaged MiniLM encoder; False = names/numbers overlap only (no model)."""
+    """Use the multilingual sentence encoder (through the engine); False = names/numbers overlap only."""
+    off_topic_max_source_sentences: int = Field(default=512, ge=1)
+    """Long sources: only this many source sentences are embedded for the off-topic check — those sharing the
+    most names, numbers and word stems with the rewrite — so the cost stays bounded by the rewrite."""
     language: bool = True
     """Detect languages; cross-lingual pairs go to scorers that declare both languages."""
 
@@ -235,8 +243,24 @@ class QAScorerConfig(_ScorerBase):
         return v
 
 
+class CrossLingualScorerConfig(_ScorerBase):
+    """Cross-lingual entailment offline: multilingual encoder + trained evidence head (harness/scorers/crosslingual.py)."""
+
+    type: Literal["crosslingual"]
+    head: str | None = None
+    """Path to a trained head JSON; None = the shipped head (harness/models/crosslingual/head.json)."""
+    top_k: int = Field(default=1, ge=1)
+    """Passages (sentences and two-sentence windows) judged per claim: the k most similar by the encoder."""
+    supported_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """P(entail) of the best passage at or above which a claim is ``supported``."""
+    contradicted_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """P(contradict) at or above which an unsupported claim is ``contradicted``."""
+    languages: tuple[str, ...] | None = None
+    """Restrict the declared languages (default: the head's evidence languages that the encoder covers)."""
+
+
 ScorerConfig = Annotated[
-    NLIScorerConfig | OverlapScorerConfig | QAScorerConfig, Field(discriminator="type")
+    NLIScorerConfig | OverlapScorerConfig | QAScorerConfig | CrossLingualScorerConfig, Field(discriminator="type")
 ]
 
 
@@ -246,6 +270,15 @@ class CombineConfig(_Strict):
     enabled: bool = True
     name: str = "combined"
     threshold: float = 0.5
+
+
+class RoutingConfig(_Strict):
+    """Which offline judge scores a pair, by its languages (harness/routing.py)."""
+
+    cross_lingual: bool = True
+    """Pairs whose languages an ``nli`` scorer's model does not declare (e.g. German source, English rewrite)
+    are judged in that scorer's column by the built-in cross-lingual scorer when it covers both languages;
+    False = leave them ``cross_lingual_unscored`` as before."""
 
 
 class RuntimeConfig(_Strict):
@@ -269,6 +302,7 @@ class RunConfig(_Strict):
     checks: ChecksConfig = ChecksConfig()
     scorers: list[ScorerConfig]
     combine: CombineConfig = CombineConfig()
+    routing: RoutingConfig = RoutingConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     output_dir: str = "results"
 

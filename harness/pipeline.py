@@ -26,6 +26,7 @@ from harness.results.schema import (
     ScorerInfo,
 )
 from harness.results.writer import git_info, package_versions, write_run
+from harness.routing import score_with_routes
 from harness.scorers.base import Scorer, ScorerContext, build_scorer
 from harness.types import ClaimScore, PairScore, SegmentedPair, content_hash
 
@@ -88,20 +89,6 @@ def _quote_entailer(scorers: list[Scorer], engine: Engine) -> Any:
         langs = s.languages()
         if hasattr(s, "entail") and langs is not None and len(langs) > 1:
             return lambda items: s.entail(items, engine)
-    return None
-
-
-def _language_gap(sp: SegmentedPair, s: Scorer, cfg: RunConfig) -> str | None:
-    """Why scorer ``s`` cannot judge this pair's languages (None = it can)."""
-    if not cfg.checks.language:
-        return None
-    langs = {sp.source_lang, sp.rewrite_lang} - {"und"}
-    cross = len(langs) == 2
-    declared = s.languages()
-    if declared is not None and not langs <= declared:
-        return "cross_lingual_unscored" if cross else "language_unscored"
-    if cross and not getattr(s, "cross_lingual", True):
-        return "cross_lingual_unscored"
     return None
 
 
@@ -176,15 +163,23 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
     ]
     from harness.checks import run_checks
 
-    segmented, check_warnings = run_checks(segmented, cfg.checks, entail_fn=_quote_entailer(scorers, engine))
+    from harness.checks.embed import engine_embed_fn
+
+    embed_fn, embed_warning = engine_embed_fn(engine) if cfg.checks.off_topic or cfg.checks.quotes else (None, None)
+    if embed_warning:
+        warnings.append(embed_warning)
+    segmented, check_warnings = run_checks(segmented, cfg.checks, entail_fn=_quote_entailer(scorers, engine),
+                                           embed_fn=embed_fn)
     warnings.extend(check_warnings)
-    unsupported = {s.name: {sp.pair.id: r for sp in segmented if (r := _language_gap(sp, s, cfg))} for s in scorers}
-    warnings.extend(_language_warnings(segmented, scorers, unsupported))
     timings["segment"] = time.perf_counter() - t
 
-    # scoring
+    # scoring (each pair routed to a judge that reads its languages)
     t = time.perf_counter()
-    scored = {s.name: s.score(segmented, engine) for s in scorers}
+    scored, unsupported, routes = score_with_routes(segmented, scorers, cfg, engine, ctx)
+    warnings.extend(_language_warnings(segmented, scorers, unsupported))
+    if routes.fallback_error:
+        warnings.append(f"routing: cross-lingual judge unavailable ({routes.fallback_error}); pairs outside a "
+                        f"scorer's languages stay unscored")
     timings["score"] = time.perf_counter() - t
     for s in scorers:
         truncated = getattr(s, "truncated", 0)
@@ -241,7 +236,8 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
         name=cfg.name, created=created.isoformat(timespec="seconds"), harness_version=__version__,
         git=git_info(), packages=package_versions(), python=platform.python_version(),
         config=cfg.model_dump(mode="json"), config_hash=config_hash(cfg), datasets=datasets,
-        scorers=[ScorerInfo(name=s.name, type=s.type, models=s.models()) for s in scorers],
+        scorers=[ScorerInfo(name=s.name, type=s.type, models=s.models() + routes.extra_models(s.name))
+                 for s in scorers],
         device=device, dtype=dtype, timings={k: round(v, 3) for k, v in timings.items()},
         counts={
             "pairs": len(segmented),
@@ -253,6 +249,7 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
         engine=engine.stats.as_dict(),
         coverage={"min": round(min(coverages), 6), "mean": round(sum(coverages) / len(coverages), 6)},
         languages=dict(Counter(f"{sp.source_lang}->{sp.rewrite_lang}" for sp in segmented)),
+        routes=routes.as_dict(),
         warnings=warnings, reasons={k: dict(v) for k, v in reasons.items()},
         metrics=metrics, thresholds=thresholds,
     )

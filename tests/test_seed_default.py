@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.__main__ import main
+from harness.models.crosslingual import load_head
 from harness.results.schema import ClaimRow, RunRecord
 
 
@@ -21,11 +22,22 @@ def test_seed_config_runs_offline_with_embedded_model(tmp_path: Path, repo: Path
     claims = [ClaimRow.model_validate_json(x) for x in (folder / "claims.jsonl").read_text().splitlines()]
     nli = {c.claim_index: c for c in claims if c.scorer == "nli"}
     assert rec.scorers[0].models[0].id == "embedded" and rec.scorers[0].models[0].weight_sha256
-    # German source, English page, English-only model: numbers are shown as unverified, loudly
-    assert any(w.startswith("LANGUAGE:") for w in rec.warnings)
-    unverified = [c for c in nli.values() if c.reason == "cross_lingual_unscored"]
-    assert len(unverified) >= 10 and all(c.detail.get("unverified_score") is not None for c in unverified)
+    # German source, English page, English-only cross-encoder: the pair is routed to the cross-lingual judge,
+    # so every checkable claim gets an entailment score offline, and the rows say which model judged them
+    assert rec.routes["nli"] == {"crosslingual:crosslingual-head@" + _head_version(): 1}
+    assert {m.role for m in rec.scorers[0].models} >= {"sentence_encoder", "crosslingual_head"}
+    assert not [c for c in nli.values() if c.reason == "cross_lingual_unscored"]
+    judged = [c for c in nli.values() if c.reason in ("entailed", "no_evidence", "contradicted")]
+    assert len(judged) >= 14 and all(c.score is not None and c.detail["route"] == "crosslingual" for c in judged)
+    assert all(c.evidence is not None and c.evidence.text for c in judged)
+    # the lexical baseline cannot read across languages: its numbers stay unverified, loudly
+    assert any(w.startswith("LANGUAGE: overlap") for w in rec.warnings)
+    assert any(c.scorer == "overlap" and c.reason == "cross_lingual_unscored" for c in claims)
     # the rule-based findings stand regardless of the model
     reasons = {c.reason for c in nli.values()}
     assert {"fabricated_quote", "off_topic", "boilerplate", "meta", "extrinsic_reference"} <= reasons
     assert nli[0].text == "Skip to content" and nli[0].label == "not_checkable"
+
+
+def _head_version() -> str:
+    return load_head().version

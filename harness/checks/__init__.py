@@ -45,17 +45,6 @@ NOT_CHECKABLE_REASONS = ("boilerplate", "meta", "heading_repeat", "reference", "
 FLAG_REASONS = ("fabricated_quote", "off_topic", "extrinsic_reference")
 
 
-def _default_embed(cfg: ChecksConfig) -> tuple[EmbedFn | None, str | None]:
-    if not (cfg.off_topic and cfg.off_topic_encoder):
-        return None, None
-    try:
-        from harness.checks.embed import default_encoder
-
-        return default_encoder(), None
-    except Exception as e:  # package missing or broken: fall back to the names rule, say so
-        return None, f"off-topic check: MiniLM encoder unavailable ({type(e).__name__}: {e}); names/numbers only"
-
-
 def check_pair(
     sp: SegmentedPair,
     cfg: ChecksConfig,
@@ -92,7 +81,8 @@ def check_pair(
             [(c.index, c.text, c.checkable and c.index not in flagged) for c in claims],
             [s.text for s in split_sentences(src)], src, rw,
             threshold=cfg.off_topic_threshold, anchor_threshold=cfg.off_topic_anchor_threshold,
-            min_run=cfg.off_topic_min_run, embed_fn=embed_fn,
+            min_run=cfg.off_topic_min_run, embed_fn=embed_fn if cfg.off_topic_encoder else None,
+            max_source_sentences=cfg.off_topic_max_source_sentences,
         )
         by_index = {c.index: k for k, c in enumerate(claims)}
         for run in res.runs:
@@ -107,7 +97,8 @@ def check_pair(
         verdicts_q = verify_quotes(
             rw, src, same_language=same, threshold=cfg.quote_match_threshold,
             structural_threshold=cfg.quote_structural_threshold, min_words=cfg.quote_min_words,
-            entail_fn=None if same else entail_fn, skip=off_spans,
+            entail_fn=None if same else entail_fn, embed_fn=None if same else embed_fn,
+            encoder_threshold=cfg.quote_encoder_threshold, skip=off_spans,
         )
         for q in verdicts_q:
             if q.matched:
@@ -150,13 +141,11 @@ def run_checks(
     ``language_unscored`` for a same-language pair) and a warning says so.
     ``entail_fn``: (premise, hypothesis) pairs -> P(entail), used for cross-lingual quote checks (a
     multilingual NLI model); without it an offline structural matcher is used and a warning says so.
-    ``embed_fn``: texts -> unit vectors for the off-topic check; default: the packaged MiniLM encoder.
+    ``embed_fn``: texts -> unit vectors (the multilingual encoder through the engine, see
+    :func:`harness.checks.embed.engine_embed_fn`) for the off-topic check and cross-lingual quotes; without
+    it both fall back to names/numbers and a warning says so.
     """
     warnings: list[str] = []
-    if embed_fn is None:
-        embed_fn, warn = _default_embed(cfg)
-        if warn:
-            warnings.append(warn)
     out: list[SegmentedPair] = []
     unscored: Counter[str] = Counter()
     unscored_claims = 0
@@ -165,7 +154,7 @@ def run_checks(
         sp = check_pair(sp, cfg, embed_fn=embed_fn, entail_fn=entail_fn)
         langs = {sp.source_lang, sp.rewrite_lang} - {"und"}
         cross = len(langs) == 2
-        if cross and cfg.quotes and entail_fn is None:
+        if cross and cfg.quotes and entail_fn is None and embed_fn is None:
             structural += 1
         if cfg.language and scorer_languages is not None and langs and not _supported(langs, scorer_languages):
             before = sum(c.checkable for c in sp.claims)
@@ -185,6 +174,6 @@ def run_checks(
     if structural:
         warnings.append(
             f"quotes: {structural} cross-lingual pairs had their quotes checked by the offline structural "
-            f"matcher (weak, no vocabulary); wire a multilingual NLI entail_fn for a real check."
+            f"matcher (weak, no vocabulary): the multilingual encoder was unavailable."
         )
     return out, warnings

@@ -31,6 +31,7 @@ from harness.checks.quotes import _names_in, shared_names
 __all__ = ["EmbedFn", "OffTopicResult", "find_off_topic"]
 
 _WORD = re.compile(r"[^\W\d_]{4,}")
+_TOKEN = re.compile(r"[^\W_]{3,}")
 
 
 def _content(text: str) -> list[str]:
@@ -42,6 +43,17 @@ def _share(text: str, stems: set[str]) -> float:
     return sum(w[:5] in stems for w in words) / len(words) if words else 0.0
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
+
+
+def _closest_sentences(sentences: Sequence[str], claims: Sequence[str], cap: int | None) -> list[str]:
+    """All sentences, or the ``cap`` sharing most tokens (5-letter stems, names, numbers) with the claims,
+    in source order. Linear in the source: one pass, a set look-up per token."""
+    if cap is None or len(sentences) <= cap:
+        return list(sentences)
+    vocab = {w.lower()[:5] for t in claims for w in _TOKEN.findall(t)}
+    hits = [sum(w.lower()[:5] in vocab for w in _TOKEN.findall(s)) for s in sentences]
+    keep = sorted(sorted(range(len(sentences)), key=lambda i: (-hits[i], i))[:cap])
+    return [sentences[i] for i in keep]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +75,10 @@ def find_off_topic(
     min_run: int,
     embed_fn: EmbedFn | None,
     lexical_share: float = 0.5,
+    max_source_sentences: int | None = None,
 ) -> OffTopicResult:
-    """``claims`` = (index, text, checkable) in rewrite order."""
+    """``claims`` = (index, text, checkable) in rewrite order. With ``max_source_sentences`` only that many
+    source sentences are embedded: those sharing most names, numbers and stems with the claims."""
     vocab = shared_names(rewrite, source)
     checkable = [(i, t) for i, t, ok in claims if ok]
     if not checkable:
@@ -76,7 +90,8 @@ def find_off_topic(
     anchor_sim = {i: 0.0 for i, _ in checkable}
     if embed_fn is not None and source_sentences:
         texts = [t for _, t in checkable]
-        emb = embed_fn([*texts, *source_sentences])
+        chosen = _closest_sentences(source_sentences, texts, max_source_sentences)
+        emb = embed_fn([*texts, *chosen])
         r, s = emb[: len(texts)], emb[len(texts):]
         sim = r @ s.T
         best = sim.max(axis=1)

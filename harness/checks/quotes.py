@@ -31,8 +31,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from harness.segment.quotes import QuoteSpan, find_quotes
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "EntailFn", "QuoteVerdict", "leaf_quotes", "match_same_language", "shared_names", "structural_score",
@@ -40,6 +44,7 @@ __all__ = [
 ]
 
 EntailFn = Callable[[list[tuple[str, str]]], list[float]]
+EmbedFn = Callable[[Sequence[str]], "np.ndarray"]
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _NAME = re.compile(r"(?<![\w.])(?:[A-ZÄÖÜÉ][\w-]+|[A-Z](?:\.[A-Z])+\.?|\d[\d.,]*)")
@@ -60,7 +65,7 @@ class QuoteVerdict:
     score: float
     matched: bool
     method: str
-    """exact | fuzzy | nli | structural | skipped"""
+    """exact | fuzzy | nli | encoder | encoder+names | structural | skipped"""
     counterpart: str | None = None
 
 
@@ -193,6 +198,8 @@ def verify_quotes(
     structural_threshold: float,
     min_words: int = 3,
     entail_fn: EntailFn | None = None,
+    embed_fn: EmbedFn | None = None,
+    encoder_threshold: float = 0.5,
     skip: Sequence[tuple[int, int]] = (),
 ) -> list[QuoteVerdict]:
     """One verdict per checked quote of ``rewrite``; ``skip`` = spans (e.g. off-topic runs) to ignore."""
@@ -220,6 +227,46 @@ def verify_quotes(
                 out.append(QuoteVerdict(q.start, q.end, q.inner(rewrite), float(row[j]), row[j] >= 0.5, "nli",
                                         cands[j]))
             return out
+    structural = _structural_verdicts(rewrite, source, quotes, src_quotes, min_words, structural_threshold)
+    if embed_fn is None:
+        return structural
+    return _encoder_verdicts(rewrite, source, quotes, src_quotes, structural, embed_fn, encoder_threshold)
+
+
+_SECOND_OPINION_MARGIN = 0.15
+"""Cross-lingual: a quote whose encoder cosine is within this margin below the threshold still counts as
+matched when the structural matcher (names, speaker, shape) pairs it with a source quote."""
+
+
+def _encoder_verdicts(
+    rewrite: str, source: str, quotes: list[QuoteSpan], src_quotes: list[QuoteSpan],
+    structural: list[QuoteVerdict], embed_fn: EmbedFn, threshold: float,
+) -> list[QuoteVerdict]:
+    """Best multilingual-encoder cosine of each quote against the source's quotes and sentences."""
+    from harness.segment import split_sentences
+
+    cands = [q.inner(source) for q in src_quotes] + [s.text for s in split_sentences(source)]
+    cands = list(dict.fromkeys(c for c in cands if c.strip()))
+    if not cands:
+        return structural
+    texts = [q.inner(rewrite) for q in quotes]
+    vecs = embed_fn([*texts, *cands])
+    sims = vecs[: len(texts)] @ vecs[len(texts):].T
+    out = []
+    for i, (q, st) in enumerate(zip(quotes, structural, strict=True)):
+        j = int(sims[i].argmax())
+        cos = float(sims[i, j])
+        second = st.matched and cos >= threshold - _SECOND_OPINION_MARGIN
+        out.append(QuoteVerdict(q.start, q.end, q.inner(rewrite), round(cos, 4), cos >= threshold or second,
+                                "encoder+names" if second and cos < threshold else "encoder", cands[j]))
+    return out
+
+
+def _structural_verdicts(
+    rewrite: str, source: str, quotes: list[QuoteSpan], src_quotes: list[QuoteSpan], min_words: int,
+    structural_threshold: float,
+) -> list[QuoteVerdict]:
+    out: list[QuoteVerdict] = []
     vocab = shared_names(rewrite, source)
     all_r = leaf_quotes(rewrite, 0, len(rewrite), min_words)
     rank_r = {(q.start, q.end): i / max(1, len(all_r) - 1) for i, q in enumerate(all_r)}

@@ -154,6 +154,9 @@ class RunRecord(_Row):
     """min and mean premise coverage of the sources."""
     languages: dict[str, int] = Field(default_factory=dict)
     """Pairs per 'source_lang->rewrite_lang'."""
+    routes: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """Per scorer: pairs judged by its own model, by the cross-lingual judge (``crosslingual:<model>``), or
+    left ``unscored`` because nothing covers their languages (harness/routing.py)."""
     warnings: list[str] = Field(default_factory=list)
     reasons: dict[str, dict[str, int]] = Field(default_factory=dict)
     """Claims per reason, per scorer."""

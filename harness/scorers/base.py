@@ -61,6 +61,7 @@ def scorer(type_name: str) -> Callable[[ScorerFactory], ScorerFactory]:
 SCORERS.register("nli", "harness.scorers.nli:build_nli_scorer")
 SCORERS.register("overlap", "harness.scorers.overlap:build_overlap_scorer")
 SCORERS.register("qa", "harness.scorers.qa:build_qa_scorer")
+SCORERS.register("crosslingual", "harness.scorers.crosslingual:build_crosslingual_scorer")
 
 
 def build_scorer(config: Any, context: ScorerContext) -> Scorer:

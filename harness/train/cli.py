@@ -8,6 +8,18 @@ import os
 from harness.train.trainer import run_training
 
 
+def _kind(path: str) -> str | None:
+    """Which trainer a config is for: ``kind: crosslingual_head``, else the embedded cross-encoder."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = yaml.safe_load(f)
+    except OSError:
+        return None
+    return raw.get("kind") if isinstance(raw, dict) else None
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the base comes from a local package; never the network
     parser = argparse.ArgumentParser(prog="python -m harness.train", description=__doc__)
@@ -18,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop-after", type=int, default=None, metavar="STEP",
                         help="checkpoint and stop at this global step (the LR schedule still spans the full run)")
     args = parser.parse_args(argv)
+    if _kind(args.config) == "crosslingual_head":
+        from harness.train.crosslingual import train_head
+
+        print(train_head(args.config))
+        return 0
     path = run_training(args.config, resume=not args.no_resume, export_only=args.export_only,
                         stop_after=args.stop_after)
     print(path)
