@@ -607,6 +607,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """CLI entry (``python -m harness.bench`` / ``harness bench``); writes results/bench/<timestamp>.json."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["encoder"]:  # harness bench encoder: the sentence encoder and the seed run
+        from harness.bench_encoder import main as encoder_main
+
+        return encoder_main(argv[1:])
     args = build_parser().parse_args(argv)
     args.argv = argv
     args.strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]

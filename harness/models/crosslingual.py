@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.scorers.evidence import SourceIndex, has_negation, name_tokens, number_mentions
+from harness.scorers.evidence import SourceIndex, has_negation, name_tokens, number_mentions, order_discordance
 
 __all__ = [
     "CLASSES",
@@ -44,6 +44,7 @@ FEATURES = (
     "n_names", "names_missing_passage", "names_missing_document", "share_names_missing_passage",
     "negation_claim", "negation_passage", "negation_mismatch",
     "log_claim_words", "log_length_ratio",
+    "order_discordance", "log_ordered_pairs",
 )
 HEAD_PATH = Path(__file__).parent / "crosslingual" / "head.json"
 HEAD_FORMAT = 1
@@ -55,13 +56,17 @@ class ClaimEvidence:
 
     names: tuple[str, ...]
     numbers: tuple[Any, ...]
+    anchors: tuple[str, ...]
+    """Names and numbers in claim order (for the word-order feature)."""
     negation: bool
     words: int
 
 
 def claim_evidence(claim: str) -> ClaimEvidence:
-    return ClaimEvidence(tuple(name_tokens(claim)), tuple(number_mentions(claim)), has_negation(claim),
-                         max(1, len(claim.split())))
+    names = tuple(name_tokens(claim))
+    numbers = tuple(number_mentions(claim))
+    anchors = tuple(sorted({*names, *(n.text for n in numbers)}, key=lambda t: (claim.find(t), t)))
+    return ClaimEvidence(names, numbers, anchors, has_negation(claim), max(1, len(claim.split())))
 
 
 def features(
@@ -82,6 +87,7 @@ def features(
     names_miss_p = sum(not passage_index.has_name(n) for n in ev.names)
     names_miss_d = sum(not document_index.has_name(n) for n in ev.names)
     neg_p = has_negation(passage)
+    discordance, ordered = order_discordance(ev.anchors, passage)
     p_words = max(1, len(passage.split()))
     return [
         cos, cos_best - cos, cos_best, cos_best - cos_second,
@@ -89,6 +95,7 @@ def features(
         float(n_names), float(names_miss_p), float(names_miss_d), names_miss_p / n_names if n_names else 0.0,
         float(ev.negation), float(neg_p), float(ev.negation != neg_p),
         math.log(ev.words), math.log(ev.words / p_words),
+        discordance, math.log1p(ordered),
     ]
 
 

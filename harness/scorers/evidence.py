@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -31,6 +31,7 @@ __all__ = [
     "has_negation",
     "name_tokens",
     "number_mentions",
+    "order_discordance",
 ]
 
 EVIDENCE_LANGUAGES = ("de", "en", "es", "fr", "it", "nl", "pt")
@@ -321,3 +322,35 @@ class SourceIndex:
             if abs(len(w) - len(f)) <= 3 and SequenceMatcher(None, f, w).ratio() >= 0.8:
                 return True
         return False
+
+
+def order_discordance(anchors: Sequence[str], passage: str) -> tuple[float, int]:
+    """Do the claim's names and numbers (``anchors``, in claim order) appear in the same order in the passage?
+
+    Returns (share of discordant pairs among the anchors found in the passage, number of such pairs).
+    "A beat B" vs "B beat A", or dates and places swapped between two events, keep every word and every
+    name but reverse their order — which is what this sees and the encoder (a bag of n-grams) does not.
+    """
+    words = [fold(w) for w in _WORD.findall(passage) + _DIGITS.findall(passage)]
+    first: dict[str, int] = {}
+    for i, w in enumerate(words):
+        first.setdefault(w, i)
+    pos: list[int] = []
+    seen: set[str] = set()
+    for a in anchors:
+        f = fold(a)
+        if f in seen:
+            continue
+        seen.add(f)
+        p = first.get(f)
+        if p is None and len(f) >= 4:
+            p = next((i for w, i in first.items() if w.startswith(f) or (len(w) >= 5 and f.startswith(w))), None)
+        if p is not None:
+            pos.append(p)
+    pairs = discordant = 0
+    for i in range(len(pos)):
+        for j in range(i + 1, len(pos)):
+            if pos[i] != pos[j]:
+                pairs += 1
+                discordant += pos[i] > pos[j]
+    return (discordant / pairs if pairs else 0.0), pairs

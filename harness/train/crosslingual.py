@@ -3,10 +3,12 @@
 Training rows come from ``train/`` only (never from ``dev/``):
 
 * ``xnli_de_en.jsonl.gz`` — German premise, English hypothesis, human 3-way labels (CC BY-NC 4.0);
+* ``grounding_true.jsonl.gz``, its ``true-paws`` rows — English PAWS pairs (same words, different order or
+  roles; not paraphrase -> contradiction), for the word-order feature;
 * ``parallel_de_en.jsonl.gz`` — Europarl sentence pairs, grouped into pseudo-documents of consecutive
   lines. The English side of a line is a faithful claim about its German document (entailment); edited
   copies are not: one number/date changed, a negation added or removed, a name swapped for one from a
-  neighbouring line (contradiction), a name from another document or a sentence of another document
+  neighbouring line, two names or numbers trading places (contradiction), a name from another document or a sentence of another document
   (neutral). The edit rules are written here from scratch and are generic (any number, any auxiliary,
   any capitalised name).
 
@@ -124,14 +126,27 @@ def _swap_name(text: str, pool: list[str], rng: random.Random, avoid: str) -> st
     return text[:at] + rng.choice(pool) + text[at + len(old):]
 
 
+def _swap_roles(text: str, rng: random.Random) -> str | None:
+    """Two different names (or numbers) of the claim trade places: same words, reversed roles."""
+    anchors = list(dict.fromkeys([*name_tokens(text), *(m.text for m in number_mentions(text))]))
+    spans = sorted((text.find(a), a) for a in anchors if text.count(a) == 1)
+    if len(spans) < 2:
+        return None
+    i, j = sorted(rng.sample(range(len(spans)), 2))
+    (a0, a), (b0, b) = spans[i], spans[j]
+    if a0 + len(a) > b0:
+        return None
+    return text[:a0] + b + text[a0 + len(a): b0] + a + text[b0 + len(b):]
+
+
 def perturb(claim: str, doc_de: str, same_doc_en: list[str], other_doc_en: list[str],
             rng: random.Random) -> tuple[str, str, str] | None:
     """One edited, unfaithful copy of ``claim``: (text, label, kind), or None when no rule applies."""
-    kinds = ["number", "negation", "swap", "extrinsic", "other"]
+    kinds = ["number", "negation", "swap", "extrinsic", "other", "roles"]
     rng.shuffle(kinds)
     # rules that rarely apply (a claim with a number or a name) go first when they can, so every kind is
     # well represented; the others follow in random order
-    kinds.sort(key=lambda k: k not in ("number", "swap", "extrinsic") or rng.random() < 0.3)
+    kinds.sort(key=lambda k: k not in ("number", "swap", "extrinsic", "roles") or rng.random() < 0.3)
     for kind in kinds:
         if kind == "number":
             new = _change_number(claim, rng)
@@ -142,6 +157,9 @@ def perturb(claim: str, doc_de: str, same_doc_en: list[str], other_doc_en: list[
         elif kind == "swap":
             pool = [n for s in same_doc_en if s != claim for n in name_tokens(s)]
             new = _swap_name(claim, pool, rng, avoid="")
+            label = "contradiction"
+        elif kind == "roles":
+            new = _swap_roles(claim, rng)
             label = "contradiction"
         elif kind == "extrinsic":
             pool = [n for s in other_doc_en for n in name_tokens(s)]
@@ -163,6 +181,12 @@ def build_examples(cfg: dict[str, Any], root: Path) -> list[Example]:
     rng.shuffle(xnli)
     for r in xnli[: data.get("xnli_rows", len(xnli))]:
         out.append(Example(r["premise"], r["hypothesis"], r["label"], "xnli"))
+    if data.get("paws_rows"):
+        paws = [r for r in _read(root / data["grounding_file"]) if r["origin"] == "true-paws"]
+        rng.shuffle(paws)
+        for r in paws[: data["paws_rows"]]:
+            label = "entailment" if r["label"] == "entailment" else "contradiction"
+            out.append(Example(r["premise"], r["hypothesis"], label, "paws"))
     lines = [r for r in _read(root / data["parallel_file"])]
     size = data.get("doc_lines", 10)
     docs = [lines[i: i + size] for i in range(0, len(lines) - size + 1, size)]
