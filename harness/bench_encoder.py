@@ -31,7 +31,7 @@ def _sentences(n: int, seed: int) -> list[str]:
     texts = [p.read_text(encoding="utf-8") for p in sorted((REPO_ROOT / "seeds").glob("*.txt"))]
     base = [s.text for t in texts for s in split_sentences(t) if len(s.text) > 20]
     rng = random.Random(seed)
-    out = []
+    out: list[str] = []
     while len(out) < n:  # recombine seed sentences into new, distinct ones of similar length
         a, b = rng.choice(base), rng.choice(base)
         out.append(f"{a[: len(a) // 2]} {b[len(b) // 2:]}")

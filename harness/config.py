@@ -139,9 +139,9 @@ class ChecksConfig(_Strict):
     """Unrelated segments are flagged only as a run this long at the end (one longer elsewhere)."""
     off_topic_encoder: bool = True
     """Use the multilingual sentence encoder (through the engine); False = names/numbers overlap only."""
-    off_topic_max_source_sentences: int = Field(default=512, ge=1)
-    """Long sources: only this many source sentences are embedded for the off-topic check — those sharing the
-    most names, numbers and word stems with the rewrite — so the cost stays bounded by the rewrite."""
+    embed_max_source_sentences: int = Field(default=512, ge=1)
+    """Long sources: the off-topic and cross-lingual quote checks embed at most this many source sentences —
+    those sharing the most names, numbers and word stems with the rewrite — so their cost stays bounded."""
     language: bool = True
     """Detect languages; cross-lingual pairs go to scorers that declare both languages."""
 
@@ -244,7 +244,7 @@ class QAScorerConfig(_ScorerBase):
 
 
 class CrossLingualScorerConfig(_ScorerBase):
-    """Cross-lingual entailment offline: multilingual encoder + trained evidence head (harness/scorers/crosslingual.py)."""
+    """Cross-lingual entailment offline: multilingual encoder + trained evidence head (scorers/crosslingual.py)."""
 
     type: Literal["crosslingual"]
     head: str | None = None
@@ -255,6 +255,9 @@ class CrossLingualScorerConfig(_ScorerBase):
     """P(entail) of the best passage at or above which a claim is ``supported``."""
     contradicted_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     """P(contradict) at or above which an unsupported claim is ``contradicted``."""
+    max_passages: int | None = Field(default=2000, ge=1)
+    """Long sources: embed at most this many passages per pair, those sharing the most names, numbers and word
+    stems with the pair's claims (None: every passage). Keeps a book-length source from costing minutes."""
     languages: tuple[str, ...] | None = None
     """Restrict the declared languages (default: the head's evidence languages that the encoder covers)."""
 

@@ -162,7 +162,6 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
         segment_pair(p, cfg.segmentation, max_premise_tokens=max_tokens, count_tokens=count_tokens) for p in pairs
     ]
     from harness.checks import run_checks
-
     from harness.checks.embed import engine_embed_fn
 
     embed_fn, embed_warning = engine_embed_fn(engine) if cfg.checks.off_topic or cfg.checks.quotes else (None, None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Sequence
+
 from harness.config import CrossLingualScorerConfig, RunConfig
 from harness.engine import Engine
 from harness.results.schema import ModelInfo
@@ -59,6 +60,9 @@ class Routes:
 
 
 def _model_name(s: Scorer) -> str:
+    named = getattr(s, "model_id", None)
+    if named:
+        return str(named)
     models = s.models()
     return models[0].id if models else s.type
 
@@ -99,7 +103,7 @@ def score_with_routes(
         if rerouted:
             assert routes.fallback is not None
             judge = routes.fallback
-            via = _model_name_route(judge)
+            via = _model_name(judge)
             for key, cs in judge.score(rerouted, engine).items():
                 result[key] = dataclasses.replace(
                     cs, scorer=s.name, detail={**cs.detail, "route": "crosslingual", "model": via})
@@ -109,15 +113,11 @@ def score_with_routes(
         if own:
             counts[model] += len(own)
         if rerouted:
-            counts[f"crosslingual:{_model_name_route(routes.fallback)}"] += len(rerouted)  # type: ignore[arg-type]
+            counts[f"crosslingual:{_model_name(routes.fallback)}"] += len(rerouted)  # type: ignore[arg-type]
         if left:
             counts["unscored"] += len(left)
         routes.counts[s.name] = counts
     return scored, gaps, routes
-
-
-def _model_name_route(s: Scorer) -> str:
-    return getattr(s, "model_id", None) or _model_name(s)
 
 
 def _with_model(cs: ClaimScore, model: str) -> ClaimScore:

@@ -10,15 +10,14 @@ import numpy as np
 import pytest
 
 from harness.__main__ import main
-from harness.config import CrossLingualScorerConfig
+from harness.checks.quotes import verify_quotes
+from harness.config import CrossLingualScorerConfig, SegmentationConfig
 from harness.engine import Engine, OutputCache
 from harness.engine.sentence_encoder import decode_vectors, embed, multilingual_encoder
 from harness.models.crosslingual import CrossLingualHead, load_head
 from harness.results.schema import ClaimRow, RunRecord
 from harness.scorers.base import ScorerContext, build_scorer
 from harness.scorers.evidence import SourceIndex, has_negation, name_tokens, number_mentions
-from harness.checks.quotes import verify_quotes
-from harness.config import SegmentationConfig
 from harness.segment import segment_pair
 from harness.types import Pair
 
@@ -189,3 +188,29 @@ def test_cross_lingual_quotes_are_matched_by_the_encoder(encoder) -> None:  # ty
     assert real.matched and real.method.startswith("encoder") and real.score > 0.6
     assert not made_up.matched and made_up.score < 0.4
     assert "zusammenarbeiten" in (real.counterpart or "")
+
+
+def test_long_sources_embed_a_bounded_number_of_passages() -> None:
+    filler = " ".join(f"Der Bericht Nummer {i} behandelt das Wetter im Bezirk {i % 97}." for i in range(3000))
+    source = f"{SOURCE_DE} {filler}"
+    rewrite = f"{FAITHFUL} {EDITS['number']}"
+    sp = segment_pair(Pair("long", source, rewrite), SegmentationConfig())
+    scorer = build_scorer(CrossLingualScorerConfig(type="crosslingual", max_passages=64), ScorerContext())
+    engine = Engine(8192)
+    out = scorer.score([sp], engine)
+    assert engine.stats.inputs <= 64 + 2
+    # the passages kept are the ones sharing names and numbers with the claims: the faithful claim still
+    # finds the sentence it translates
+    assert "Montag in Tokio" in out[("long", 0)].evidence.text  # type: ignore[union-attr]
+
+    from harness.checks import run_checks
+    from harness.config import ChecksConfig
+
+    seen: list[int] = []
+
+    def counting_embed(texts):  # type: ignore[no-untyped-def]
+        seen.append(len(texts))
+        return embed(Engine(8192), multilingual_encoder(), list(texts))
+
+    run_checks([sp], ChecksConfig(embed_max_source_sentences=40), embed_fn=counting_embed)
+    assert seen and max(seen) <= 40 + len(sp.claims)

@@ -82,7 +82,7 @@ def check_pair(
             [s.text for s in split_sentences(src)], src, rw,
             threshold=cfg.off_topic_threshold, anchor_threshold=cfg.off_topic_anchor_threshold,
             min_run=cfg.off_topic_min_run, embed_fn=embed_fn if cfg.off_topic_encoder else None,
-            max_source_sentences=cfg.off_topic_max_source_sentences,
+            max_source_sentences=cfg.embed_max_source_sentences,
         )
         by_index = {c.index: k for k, c in enumerate(claims)}
         for run in res.runs:
@@ -98,7 +98,8 @@ def check_pair(
             rw, src, same_language=same, threshold=cfg.quote_match_threshold,
             structural_threshold=cfg.quote_structural_threshold, min_words=cfg.quote_min_words,
             entail_fn=None if same else entail_fn, embed_fn=None if same else embed_fn,
-            encoder_threshold=cfg.quote_encoder_threshold, skip=off_spans,
+            encoder_threshold=cfg.quote_encoder_threshold, max_source_sentences=cfg.embed_max_source_sentences,
+            skip=off_spans,
         )
         for q in verdicts_q:
             if q.matched:

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.checks.quotes import _names_in, shared_names
+from harness.segment.select import most_overlapping
 
 __all__ = ["EmbedFn", "OffTopicResult", "find_off_topic"]
 
 _WORD = re.compile(r"[^\W\d_]{4,}")
-_TOKEN = re.compile(r"[^\W_]{3,}")
 
 
 def _content(text: str) -> list[str]:
@@ -43,17 +43,6 @@ def _share(text: str, stems: set[str]) -> float:
     return sum(w[:5] in stems for w in words) / len(words) if words else 0.0
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
-
-
-def _closest_sentences(sentences: Sequence[str], claims: Sequence[str], cap: int | None) -> list[str]:
-    """All sentences, or the ``cap`` sharing most tokens (5-letter stems, names, numbers) with the claims,
-    in source order. Linear in the source: one pass, a set look-up per token."""
-    if cap is None or len(sentences) <= cap:
-        return list(sentences)
-    vocab = {w.lower()[:5] for t in claims for w in _TOKEN.findall(t)}
-    hits = [sum(w.lower()[:5] in vocab for w in _TOKEN.findall(s)) for s in sentences]
-    keep = sorted(sorted(range(len(sentences)), key=lambda i: (-hits[i], i))[:cap])
-    return [sentences[i] for i in keep]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +79,7 @@ def find_off_topic(
     anchor_sim = {i: 0.0 for i, _ in checkable}
     if embed_fn is not None and source_sentences:
         texts = [t for _, t in checkable]
-        chosen = _closest_sentences(source_sentences, texts, max_source_sentences)
+        chosen = [source_sentences[i] for i in most_overlapping(source_sentences, texts, max_source_sentences)]
         emb = embed_fn([*texts, *chosen])
         r, s = emb[: len(texts)], emb[len(texts):]
         sim = r @ s.T

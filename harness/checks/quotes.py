@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.segment.quotes import QuoteSpan, find_quotes
+from harness.segment.select import most_overlapping
 
 if TYPE_CHECKING:
     import numpy as np
@@ -131,6 +132,9 @@ def shared_names(rewrite: str, source: str) -> frozenset[str]:
     """Folded capitalised tokens of the rewrite (not sentence-initial) with a near match in the source:
     names, places, institutions that both texts mention, whatever their languages."""
     src = {_fold(m).replace(".", "") for m in _NAME.findall(source)}
+    by_start: dict[str, list[str]] = {}
+    for x in src:  # near matches share their first two letters: compare within that bucket only (linear)
+        by_start.setdefault(x[:2], []).append(x)
     out = set()
     for m in re.finditer(_NAME, rewrite):
         tok = m.group(0)
@@ -138,7 +142,7 @@ def shared_names(rewrite: str, source: str) -> frozenset[str]:
         if tok in _COMMON_CAPS or m.start() == 0 or re.search(r"[.!?\"“„'‘]\s*$", before):
             continue
         f = _fold(tok).replace(".", "")
-        if any(_near(f, x) for x in src):
+        if f in src or any(_near(f, x) for x in by_start.get(f[:2], ())):
             out.add(f)
     return frozenset(out)
 
@@ -200,6 +204,7 @@ def verify_quotes(
     entail_fn: EntailFn | None = None,
     embed_fn: EmbedFn | None = None,
     encoder_threshold: float = 0.5,
+    max_source_sentences: int | None = None,
     skip: Sequence[tuple[int, int]] = (),
 ) -> list[QuoteVerdict]:
     """One verdict per checked quote of ``rewrite``; ``skip`` = spans (e.g. off-topic runs) to ignore."""
@@ -230,7 +235,8 @@ def verify_quotes(
     structural = _structural_verdicts(rewrite, source, quotes, src_quotes, min_words, structural_threshold)
     if embed_fn is None:
         return structural
-    return _encoder_verdicts(rewrite, source, quotes, src_quotes, structural, embed_fn, encoder_threshold)
+    return _encoder_verdicts(rewrite, source, quotes, src_quotes, structural, embed_fn, encoder_threshold,
+                             max_source_sentences)
 
 
 _SECOND_OPINION_MARGIN = 0.15
@@ -240,16 +246,19 @@ matched when the structural matcher (names, speaker, shape) pairs it with a sour
 
 def _encoder_verdicts(
     rewrite: str, source: str, quotes: list[QuoteSpan], src_quotes: list[QuoteSpan],
-    structural: list[QuoteVerdict], embed_fn: EmbedFn, threshold: float,
+    structural: list[QuoteVerdict], embed_fn: EmbedFn, threshold: float, max_source_sentences: int | None,
 ) -> list[QuoteVerdict]:
-    """Best multilingual-encoder cosine of each quote against the source's quotes and sentences."""
+    """Best multilingual-encoder cosine of each quote against the source's quotes and sentences (for a long
+    source: the ``max_source_sentences`` sharing most names, numbers and stems with the quotes)."""
     from harness.segment import split_sentences
 
-    cands = [q.inner(source) for q in src_quotes] + [s.text for s in split_sentences(source)]
+    texts = [q.inner(rewrite) for q in quotes]
+    all_sentences = [s.text for s in split_sentences(source)]
+    sentences = [all_sentences[i] for i in most_overlapping(all_sentences, texts, max_source_sentences)]
+    cands = [q.inner(source) for q in src_quotes] + sentences
     cands = list(dict.fromkeys(c for c in cands if c.strip()))
     if not cands:
         return structural
-    texts = [q.inner(rewrite) for q in quotes]
     vecs = embed_fn([*texts, *cands])
     sims = vecs[: len(texts)] @ vecs[len(texts):].T
     out = []

@@ -57,7 +57,7 @@ class ClaimEvidence:
     names: tuple[str, ...]
     numbers: tuple[Any, ...]
     anchors: tuple[str, ...]
-    """Names and numbers in claim order (for the word-order feature)."""
+    """Distinct names in claim order (for the word-order feature)."""
     negation: bool
     words: int
 
@@ -65,7 +65,7 @@ class ClaimEvidence:
 def claim_evidence(claim: str) -> ClaimEvidence:
     names = tuple(name_tokens(claim))
     numbers = tuple(number_mentions(claim))
-    anchors = tuple(sorted({*names, *(n.text for n in numbers)}, key=lambda t: (claim.find(t), t)))
+    anchors = tuple(dict.fromkeys(names))  # names only: where a date goes in a sentence differs by language
     return ClaimEvidence(names, numbers, anchors, has_negation(claim), max(1, len(claim.split())))
 
 

@@ -26,9 +26,10 @@ from harness.results.schema import ModelInfo
 from harness.scorers.base import ClaimKey, ScorerContext, scorer
 from harness.scorers.evidence import EVIDENCE_LANGUAGES, SourceIndex
 from harness.segment import premise_units
+from harness.segment.select import most_overlapping
 from harness.types import ClaimScore, Evidence, Segment, SegmentedPair
 
-__all__ = ["CrossLingualScorer", "Candidate", "build_crosslingual_scorer", "candidates", "passages"]
+__all__ = ["Candidate", "CrossLingualScorer", "build_crosslingual_scorer", "candidates", "passages"]
 
 
 def passages(source: str) -> list[Segment]:
@@ -116,6 +117,9 @@ class CrossLingualScorer:
             if not todo:
                 continue
             units = passages(sp.pair.source)
+            keep = most_overlapping([u.text for u in units], [sp.claims[k].text for k in todo], self.cfg.max_passages)
+            if len(keep) < len(units):
+                units = [units[i] for i in keep]
             if not units:
                 continue
             work.append((sp, todo, units))

@@ -204,6 +204,8 @@ def _word_keys() -> dict[str, str]:
     for ambiguous in ("may", "mai", "marzo", "sei", "sette", "tre", "due", "elf", "acht", "sept", "mars"):
         keys.pop(ambiguous, None)
     keys["may"] = "month:5"  # kept only when capitalised (see number_mentions)
+    for both in ("both", "beide", "beiden", "beider", "ambos", "ambas", "entrambi"):
+        keys[fold(both)] = "num:2"  # "the two leaders" is "die beiden" in German
     return keys
 
 
@@ -317,7 +319,7 @@ class SourceIndex:
         if len(f) < 4:
             return False
         for w in self._by_prefix.get(f[:2], ()):
-            if w.startswith(f) or f.startswith(w) and len(w) >= 5:
+            if w.startswith(f) or (f.startswith(w) and len(w) >= 5):
                 return True
             if abs(len(w) - len(f)) <= 3 and SequenceMatcher(None, f, w).ratio() >= 0.8:
                 return True

@@ -8,9 +8,9 @@ Training rows come from ``train/`` only (never from ``dev/``):
 * ``parallel_de_en.jsonl.gz`` — Europarl sentence pairs, grouped into pseudo-documents of consecutive
   lines. The English side of a line is a faithful claim about its German document (entailment); edited
   copies are not: one number/date changed, a negation added or removed, a name swapped for one from a
-  neighbouring line, two names or numbers trading places (contradiction), a name from another document or a sentence of another document
-  (neutral). The edit rules are written here from scratch and are generic (any number, any auxiliary,
-  any capitalised name).
+  neighbouring line, two names or numbers trading places (contradiction), a name from another document or
+  a sentence of another document (neutral). The edit rules are written here from scratch and are generic
+  (any number, any auxiliary, any capitalised name).
 
 Every row is turned into features exactly as at scoring time (:func:`harness.scorers.crosslingual.candidates`
 with the claim's most similar passage), through the engine and its cache; the head is multinomial
