@@ -107,9 +107,16 @@ def _language_warnings(
         out.append(
             f"LANGUAGE: {s.name} supports {langs}; {len(gaps[s.name])} of {len(segmented)} pairs ({which}) are "
             f"outside that, so their claims are marked {'/'.join(sorted(set(gaps[s.name].values())))} and their "
-            f"scores are NOT counted (shown as unverified). Use a multilingual model: configs/multilingual.yaml"
+            f"scores are NOT counted (shown as unverified). {_language_advice(s)}"
         )
     return out
+
+
+def _language_advice(s: Scorer) -> str:
+    if not getattr(s, "cross_lingual", True):
+        return f"{s.name} compares words, which cannot match across languages; model scorers carry these pairs."
+    return ("Use a model that declares these languages (configs/multilingual.yaml), or keep routing.cross_lingual "
+            "on for nli scorers.")
 
 
 def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] | None = None,

@@ -6,8 +6,8 @@ A checkable segment is *related* when any of these holds:
   institutions, numbers — language-independent, so it works for German source / English rewrite);
 * at least ``lexical_share`` of its content words (>= 4 letters, compared by 5-letter prefix) occur in
   the source (same-language pairs; works without the encoder);
-* its best MiniLM cosine to a source sentence is >= ``threshold`` (same-language pairs: faithful
-  sentences score 0.5-0.9, unrelated ones < 0.2);
+* its best multilingual-encoder cosine to a source sentence is >= ``threshold`` (seed pair, German source
+  and English page: faithful sentences 0.5-0.8, the appended unrelated article 0.07-0.12);
 * its best cosine to an *anchor* (a rewrite segment related by the two rules above) is >=
   ``anchor_threshold`` — this carries relatedness across languages, because rewrite-to-rewrite
   similarity is same-language even when the source is not.
@@ -15,7 +15,7 @@ A checkable segment is *related* when any of these holds:
 Unrelated segments are flagged only as a *run*: at least ``min_run`` consecutive checkable segments
 (non-checkable ones such as "Read also:" inside the run are skipped over) when the run reaches the end
 of the rewrite, or ``min_run + 1`` elsewhere. A single odd sentence in the middle is left to the
-scorers. Without the encoder (``embed_fn`` is None) only the names rule decides.
+scorers. Without the encoder (``embed_fn`` is None) only the names and lexical rules decide.
 """
 
 from __future__ import annotations
