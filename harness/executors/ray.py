@@ -1,0 +1,102 @@
+"""The Ray executor: the stage functions of :mod:`harness.stages` as a Ray Data pipeline.
+
+A Dataset with one row per block, ``map_batches`` over an actor pool whose actors build the scorers once
+(one model copy per actor, ``num_gpus`` per actor on cuda); Ray restarts a lost actor and retries its
+block. Results stream back to the driver, which writes them with the same writer as the local executor.
+The output cache is not used here (see README "Scaling out").
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from harness.config import ConfigError, RunConfig
+from harness.executors.blocks import Block, pair_from_json, pair_to_json
+from harness.stages import BlockOutput
+
+__all__ = ["INSTALL_HINT", "BlockScorer", "check_available", "run_blocks"]
+
+INSTALL_HINT = 'runtime.executor "ray" needs Ray, which is not installed: pip install "harness[ray]"'
+
+
+def check_available(cfg: RunConfig) -> None:
+    """Fail at start, in one line, when Ray is missing."""
+    try:
+        import ray  # noqa: F401
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise ConfigError(INSTALL_HINT) from None
+
+
+class BlockScorer:
+    """A Ray Data actor: builds the scorers once from the config, then scores one block per call."""
+
+    def __init__(self, config_json: str, threads: int) -> None:
+        from harness.stages import build_context
+
+        self.cfg = RunConfig.model_validate_json(config_json)
+        self.ctx = build_context(self.cfg, cache=None, threads=threads, progress=False)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
+        from harness import stages
+
+        out: dict[str, list[Any]] = {"index": [], "result": []}
+        for index, pairs_json in zip(batch["index"], batch["pairs"], strict=True):
+            pairs = [pair_from_json(d) for d in json.loads(str(pairs_json))]
+            res = stages.score_block(self.ctx, pairs)
+            out["index"].append(int(index))
+            out["result"].append(json.dumps({"claims": res.claims, "pairs": res.pairs, "stats": res.stats},
+                                            ensure_ascii=False, allow_nan=True))
+        return out
+
+
+def _pool(cfg: RunConfig, ray: Any, n_blocks: int) -> tuple[int, float, int]:
+    """(actors, gpus per actor, cpus per actor)."""
+    rc = cfg.runtime.ray
+    resources = ray.cluster_resources()
+    gpus_in_cluster = float(resources.get("GPU", 0))
+    on_gpu = cfg.runtime.device == "cuda" or (cfg.runtime.device == "auto" and gpus_in_cluster > 0)
+    gpus = (rc.gpus_per_actor or 1.0) if on_gpu else 0.0
+    if rc.actors is not None:
+        actors = rc.actors
+    elif on_gpu:
+        actors = max(1, int(gpus_in_cluster // gpus))
+    else:
+        actors = max(1, int(float(resources.get("CPU", 1)) // rc.cpus_per_actor))
+    return max(1, min(actors, n_blocks)), gpus, rc.cpus_per_actor
+
+
+def run_blocks(cfg: RunConfig, blocks: Iterable[Block], info: dict[str, Any]) -> Iterator[tuple[Block, BlockOutput]]:
+    """Score ``blocks`` on Ray; yields (block, output) as blocks finish, in any order."""
+    import ray
+    import ray.data
+
+    todo = {b.index: b for b in blocks}
+    if not todo:
+        return
+    if cfg.runtime.cache:
+        print(f"note: the ray executor does not use the output cache ({cfg.runtime.cache}); finished blocks "
+              "are skipped on a rerun instead", file=sys.stderr)
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=cfg.runtime.ray.address, include_dashboard=False, log_to_driver=False)
+    try:
+        actors, gpus, cpus = _pool(cfg, ray, len(todo))
+        info.update({"ray_actors": actors, "ray_gpus_per_actor": gpus})
+        rows = [{"index": i, "pairs": json.dumps([pair_to_json(p) for p in b.pairs], ensure_ascii=False)}
+                for i, b in todo.items()]
+        ds = ray.data.from_items(rows, override_num_blocks=len(rows))
+        scored = ds.map_batches(
+            BlockScorer, fn_constructor_kwargs={"config_json": cfg.model_dump_json(), "threads": cpus},
+            batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
+            num_cpus=cpus, num_gpus=gpus or None,
+        )
+        for row in scored.iter_rows():
+            res = json.loads(row["result"])
+            yield todo[int(row["index"])], BlockOutput(res["claims"], res["pairs"], res["stats"])
+    finally:
+        if started:
+            ray.shutdown()
