@@ -282,7 +282,7 @@ def score_block(ctx: StageContext, pairs: Sequence[Pair]) -> BlockOutput:
 def _merge_warnings(lists: Sequence[Sequence[str]]) -> list[str]:
     """Blocks repeat run-level warnings with their own counts: identical lines are kept once, lines that
     differ only in their integers are merged by summing those integers ("3 of 50 pairs" + "2 of 50 pairs"
-    -> "5 of 100 pairs"). First-seen order."""
+    -> "5 of 100 pairs"; an "of M" total then counts only the blocks that warned). First-seen order."""
     import re
 
     num = re.compile(r"(?<![\d.])\d+(?![\d.])")
