@@ -38,8 +38,8 @@ def write_pairs(path: Path, n: int, seed: int = 3) -> Path:
 
 
 def write_config(tmp_path: Path, data: Path, *, model_dir: Path | None = None, extra: str = "") -> Path:
-    scorers = ("  - type: nli\n    model: {id: \"%s\", max_length: 128}\n" % model_dir if model_dir else "") + \
-        "  - type: overlap\n"
+    nli = f'  - type: nli\n    model: {{id: "{model_dir}", max_length: 128}}\n' if model_dir else ""
+    scorers = nli + "  - type: overlap\n"
     cfg = tmp_path / "run.yaml"
     cfg.write_text(f"""
 name: blocks

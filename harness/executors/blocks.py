@@ -20,7 +20,7 @@ def pair_to_json(p: Pair) -> dict[str, Any]:
 
 def pair_from_json(d: dict[str, Any]) -> Pair:
     return Pair(id=d["id"], source=d["source"], rewrite=d["rewrite"], dataset=d["dataset"], label=d["label"],
-                group=d["group"], meta=tuple(tuple(kv) for kv in d.get("meta", ())))  # type: ignore[misc]
+                group=d["group"], meta=tuple(tuple(kv) for kv in d.get("meta", ())))
 
 
 @dataclass(frozen=True)

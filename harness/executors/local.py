@@ -17,7 +17,9 @@ def check_available(cfg: RunConfig) -> None:
     """Nothing to check: the local executor needs no extra package."""
 
 
-def run_blocks(cfg: RunConfig, blocks: Iterable[Block], info: dict[str, Any]) -> Iterator[tuple[Block, stages.BlockOutput]]:
+def run_blocks(
+    cfg: RunConfig, blocks: Iterable[Block], info: dict[str, Any]
+) -> Iterator[tuple[Block, stages.BlockOutput]]:
     """Score ``blocks`` in order; models are loaded when the first block arrives (not at all on a resume
     that finds every block done). ``info`` receives ``load_models`` seconds."""
     ctx: stages.StageContext | None = None

@@ -25,7 +25,7 @@ INSTALL_HINT = 'runtime.executor "ray" needs Ray, which is not installed: pip in
 def check_available(cfg: RunConfig) -> None:
     """Fail at start, in one line, when Ray is missing."""
     try:
-        import ray  # noqa: F401
+        import ray
         import ray.data  # noqa: F401
     except ImportError:
         raise ConfigError(INSTALL_HINT) from None
@@ -69,7 +69,9 @@ def _pool(cfg: RunConfig, ray: Any, n_blocks: int) -> tuple[int, float, int]:
     return max(1, min(actors, n_blocks)), gpus, rc.cpus_per_actor
 
 
-def run_blocks(cfg: RunConfig, blocks: Iterable[Block], info: dict[str, Any]) -> Iterator[tuple[Block, BlockOutput]]:
+def run_blocks(
+    cfg: RunConfig, blocks: Iterable[Block], info: dict[str, Any]
+) -> Iterator[tuple[Block, BlockOutput]]:
     """Score ``blocks`` on Ray; yields (block, output) as blocks finish, in any order."""
     import ray
     import ray.data

@@ -51,7 +51,7 @@ class BlockStore:
 
     def __enter__(self) -> BlockStore:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._lock_fh = open(self.folder / "lock", "w")  # noqa: SIM115 - held until __exit__
+        self._lock_fh = open(self.folder / "lock", "w")
         try:
             fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

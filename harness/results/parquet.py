@@ -12,7 +12,7 @@ import json
 import types
 import typing
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ def _plan(tp: Any) -> tuple[str, pa.DataType, Any]:
     return "json", pa.string(), None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model_plan(model: type[BaseModel]) -> dict[str, tuple[str, pa.DataType, Any]]:
     return {name: _plan(f.annotation) for name, f in model.model_fields.items()}
 
