@@ -607,6 +607,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """CLI entry (``python -m harness.bench`` / ``harness bench``); writes results/bench/<timestamp>.json."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("rss", "executors"):  # the block pipeline's scale benchmark
+        from harness.bench_scale import main as scale_main
+
+        return scale_main(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
     args.strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]

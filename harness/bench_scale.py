@@ -1,5 +1,7 @@
 """Scale benchmark of the block pipeline: peak memory against the number of pairs, and local vs Ray.
 
+Also reachable as ``harness bench rss ...`` / ``harness bench executors ...``.
+
 ``python -m harness.bench_scale rss --pairs 10000 100000``: each size is one ``harness run`` in a fresh
 process (overlap scorer, default checks with the names-only off-topic rule) on synthetic labelled pairs;
 peak RSS comes from the kernel (``wait4``); the ratio largest/smallest must stay <= 1.3 (memory does not
