@@ -123,9 +123,12 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
 
             t = time.perf_counter()
             info: dict[str, Any] = {}
+            timings["write_blocks"] = 0.0
             try:
                 for block, out in executor.run_blocks(cfg, todo(), info):
+                    tw = time.perf_counter()
                     store.write(block.index, block.digest, out.claims, out.pairs, out.stats)
+                    timings["write_blocks"] += time.perf_counter() - tw
                     stats[block.index] = out.stats
             except BaseException:
                 if not stats:  # nothing worth resuming: leave no trace; else keep the blocks for a rerun
@@ -167,7 +170,7 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
             )
             claims = [ClaimRow.model_validate(c) for c in store.first_claims(SUMMARY_CLAIMS)]
             folder = None
-            if write:
+            if write:  # (assembly time is not in run.json: the record is written with the files)
                 folder = write_run_folder(root, record, lambda tmp: store.assemble(tmp, n_blocks))
             store.remove()
     return RunResult(record, folder, pairs, claims)
