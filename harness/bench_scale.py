@@ -52,14 +52,24 @@ def synthetic_pairs(path: Path, n: int, seed: int = 0) -> Path:
     return path
 
 
-def _config(folder: Path, data: Path, executor: str, block_pairs: int, actors: int | None) -> Path:
+SCORERS = {
+    "overlap": "[{type: overlap}]",
+    "nli": "[{type: nli, premise_top_k: 2}]",
+}
+"""Workloads: ``overlap`` is model-free (the executor's own costs dominate); ``nli`` is the embedded
+cross-encoder, each claim against its 2 best premise units (a model-bound workload)."""
+
+
+def _config(folder: Path, data: Path, executor: str, block_pairs: int, actors: int | None,
+            scorer: str = "overlap", threads: int | None = None) -> Path:
     cfg = folder / f"bench-{executor}.yaml"
     ray = f", ray: {{actors: {actors}}}" if actors else ""
+    ray += f", threads: {threads}" if threads else ""
     cfg.write_text(f"""
 name: scale-{executor}
 data: {{name: synthetic, type: jsonl, path: {data}, role: dev}}
 checks: {{off_topic_encoder: false}}
-scorers: [{{type: overlap}}]
+scorers: {SCORERS[scorer]}
 runtime: {{executor: {executor}, cache: null, progress: false, block_pairs: {block_pairs}{ray}}}
 """, encoding="utf-8")
     return cfg
@@ -95,15 +105,16 @@ def bench_rss(sizes: list[int], block_pairs: int, work: Path) -> dict[str, Any]:
     return {"rows": rows, "rss_ratio": round(ratio, 3), "target": 1.3}
 
 
-def bench_executors(n: int, block_pairs: int, actors: list[int], work: Path) -> dict[str, Any]:
+def bench_executors(n: int, block_pairs: int, actors: list[int], work: Path, scorer: str = "overlap",
+                    threads: int | None = None) -> dict[str, Any]:
     data = synthetic_pairs(work / f"pairs-{n}.jsonl", n)
-    local = _run(_config(work, data, "local", block_pairs, None), work / "out-local")
+    local = _run(_config(work, data, "local", block_pairs, None, scorer, threads), work / "out-local")
     rows = [{"executor": "local", "actors": 1, "wall_s": local["wall_s"], "pairs_per_s": round(n / local["wall_s"], 1),
              "timings": local["timings"]}]
     print(f"local          {n / local['wall_s']:8.1f} pairs/s  ({local['wall_s']} s)", flush=True)
     same = True
     for a in actors:
-        r = _run(_config(work, data, "ray", block_pairs, a), work / f"out-ray-{a}")
+        r = _run(_config(work, data, "ray", block_pairs, a, scorer, threads), work / f"out-ray-{a}")
         for f in ("claims.jsonl", "pairs.jsonl"):
             same &= (Path(r["folder"]) / f).read_bytes() == (Path(local["folder"]) / f).read_bytes()
         overhead = (r["wall_s"] - local["wall_s"]) / local["wall_s"] * 100
@@ -112,7 +123,8 @@ def bench_executors(n: int, block_pairs: int, actors: list[int], work: Path) -> 
         print(f"ray ({a} actors) {n / r['wall_s']:8.1f} pairs/s  ({r['wall_s']} s)  overhead {overhead:+.1f} %",
               flush=True)
     print(f"ray files identical to local: {same}")
-    return {"pairs": n, "block_pairs": block_pairs, "rows": rows, "identical": same, "target_overhead_pct": 15}
+    return {"pairs": n, "block_pairs": block_pairs, "scorer": scorer, "threads": threads, "rows": rows,
+            "identical": same, "target_overhead_pct": 15}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.add_parser("executors", help="pairs/s of local vs ray on one workload")
     e.add_argument("--pairs", type=int, default=2000)
     e.add_argument("--actors", type=int, nargs="+", default=[1, 2])
+    e.add_argument("--scorer", choices=sorted(SCORERS), default="overlap")
+    e.add_argument("--threads", type=int, default=None,
+                   help="runtime.threads for both executors (default: local = all cores, ray = 1 per actor)")
     for p in (r, e):
         p.add_argument("--block-pairs", type=int, default=256)
         p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
@@ -132,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.what == "rss":
             report = bench_rss(sorted(args.pairs), args.block_pairs, work)
         else:
-            report = bench_executors(args.pairs, args.block_pairs, args.actors, work)
+            report = bench_executors(args.pairs, args.block_pairs, args.actors, work, args.scorer, args.threads)
     report.update({"load_avg": list(os.getloadavg()), "cpus": os.cpu_count(), "argv": sys.argv[1:]})
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -151,8 +151,7 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
                                                    seed=cfg.runtime.seed)
             timings["metrics"] = time.perf_counter() - t
             timings.update({k: v for k, v in merged["timings"].items()})
-            if "load_models" in info:
-                timings["load_models"] = info["load_models"]
+            timings.update(info)  # load_models (local), ray_init and ray_first_block (ray)
             timings["total"] = time.perf_counter() - t0
 
             chash = config_hash(cfg)

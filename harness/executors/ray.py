@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -82,12 +83,13 @@ def run_blocks(
     if cfg.runtime.cache:
         print(f"note: the ray executor does not use the output cache ({cfg.runtime.cache}); finished blocks "
               "are skipped on a rerun instead", file=sys.stderr)
+    t0 = time.perf_counter()
     started = not ray.is_initialized()
     if started:
         ray.init(address=cfg.runtime.ray.address, include_dashboard=False, log_to_driver=False)
+    info["ray_init"] = time.perf_counter() - t0
     try:
         actors, gpus, cpus = _pool(cfg, ray, len(todo))
-        info.update({"ray_actors": actors, "ray_gpus_per_actor": gpus})
         rows = [{"index": i, "pairs": json.dumps([pair_to_json(p) for p in b.pairs], ensure_ascii=False)}
                 for i, b in todo.items()]
         ds = ray.data.from_items(rows, override_num_blocks=len(rows))
@@ -97,6 +99,7 @@ def run_blocks(
             num_cpus=cpus, num_gpus=gpus or None,
         )
         for row in scored.iter_rows():
+            info.setdefault("ray_first_block", time.perf_counter() - t0)
             res = json.loads(row["result"])
             yield todo[int(row["index"])], BlockOutput(res["claims"], res["pairs"], res["stats"])
     finally:
