@@ -9,6 +9,7 @@ The output cache is not used here (see README "Scaling out").
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -54,6 +55,15 @@ class BlockScorer:
         return out
 
 
+def _quiet(ray: Any, show_progress: bool) -> None:
+    """Ray Data's progress bars on a terminal when ``runtime.progress`` is on; its INFO log lines never
+    (in logs and CI they would drown the run's own output; Ray keeps them under /tmp/ray)."""
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = show_progress
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _pool(cfg: RunConfig, ray: Any, n_blocks: int) -> tuple[int, float, int]:
     """(actors, gpus per actor, cpus per actor)."""
     rc = cfg.runtime.ray
@@ -84,9 +94,11 @@ def run_blocks(
         print(f"note: the ray executor does not use the output cache ({cfg.runtime.cache}); finished blocks "
               "are skipped on a rerun instead", file=sys.stderr)
     t0 = time.perf_counter()
+    _quiet(ray, show_progress=cfg.runtime.progress and sys.stderr.isatty())
     started = not ray.is_initialized()
     if started:
-        ray.init(address=cfg.runtime.ray.address, include_dashboard=False, log_to_driver=False)
+        ray.init(address=cfg.runtime.ray.address, include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.WARNING)
     info["ray_init"] = time.perf_counter() - t0
     try:
         actors, gpus, cpus = _pool(cfg, ray, len(todo))
