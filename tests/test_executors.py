@@ -213,3 +213,39 @@ def test_block_warnings_merge_by_summing_their_counts() -> None:
         ["LANGUAGE: 2 of 6 pairs"],
     ])
     assert merged == ["quotes: 5 cross-lingual pairs had x", "encoder missing", "LANGUAGE: 3 of 12 pairs"]
+
+
+def test_executor_settings_do_not_change_the_config_hash_but_block_size_does(tmp_path: Path) -> None:
+    from harness.config import config_hash
+
+    cfg = write_config(tmp_path, write_pairs(tmp_path / "d.jsonl", 2))
+    base = config_hash(load_config(cfg))
+    on_ray = load_config(cfg, ["runtime.executor=ray", "runtime.ray.actors=8", "runtime.ray.address=auto",
+                               "output_formats=[parquet]"])
+    assert config_hash(on_ray) == base
+    assert config_hash(load_config(cfg, ["runtime.block_pairs=7"])) != base  # model batches follow blocks
+
+
+class _FakeRay:
+    def __init__(self, **resources: float) -> None:
+        self.resources = resources
+
+    def cluster_resources(self) -> dict[str, float]:
+        return self.resources
+
+
+@pytest.mark.parametrize(("overrides", "resources", "n_blocks", "expected"), [
+    ([], {"CPU": 16}, 100, (16, 0.0, 1)),
+    (["runtime.ray.cpus_per_actor=4"], {"CPU": 16}, 100, (4, 0.0, 4)),
+    ([], {"CPU": 16}, 3, (3, 0.0, 1)),  # never more actors than blocks
+    ([], {"CPU": 32, "GPU": 4}, 100, (4, 1.0, 1)),  # device auto + GPUs in the cluster: one actor per GPU
+    (["runtime.ray.gpus_per_actor=0.5"], {"CPU": 32, "GPU": 4}, 100, (8, 0.5, 1)),
+    (["runtime.device=cpu"], {"CPU": 8, "GPU": 4}, 100, (8, 0.0, 1)),
+    (["runtime.ray.actors=3", "runtime.device=cuda"], {"CPU": 8, "GPU": 4}, 100, (3, 1.0, 1)),
+])
+def test_ray_actor_pool_sizing(tmp_path: Path, overrides: list[str], resources: dict[str, float], n_blocks: int,
+                               expected: tuple[int, float, int]) -> None:
+    from harness.executors.ray import _pool
+
+    cfg = load_config(write_config(tmp_path, write_pairs(tmp_path / "d.jsonl", 2)), overrides)
+    assert _pool(cfg, _FakeRay(**resources), n_blocks) == expected
