@@ -63,3 +63,14 @@ def test_actor_killed_mid_run_is_retried_without_losing_or_repeating_claims(
     assert [p.pair_id for p in on_ray.pairs] == [p.pair_id for p in local.pairs]
     for f in FILES:
         assert (on_ray.path / f).read_bytes() == (local.path / f).read_bytes(), f
+
+
+def test_scorer_that_cannot_be_built_on_an_actor_fails_like_a_local_run(
+        tmp_path: Path, ray_cluster: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_pairs(tmp_path / "d.jsonl", 8)
+    cfg = write_config(tmp_path, data, model_dir=tmp_path / "no-such-model")
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--output", str(out), "--set", "runtime.executor=ray"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "no-such-model" in last and "Traceback" not in last
+    assert not out.exists() or not any(out.iterdir())

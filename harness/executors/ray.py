@@ -8,8 +8,11 @@ The output cache is not used here (see README "Scaling out").
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
+import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -55,13 +58,37 @@ class BlockScorer:
         return out
 
 
+_ERROR_LINE = re.compile(r"^(harness(?:\.\w+)*)\.(\w+): (.+)$")
+
+
+def _unwrap(e: BaseException) -> BaseException:
+    """Ray passes an actor's exception on as text inside its own error (e.g. ``ActorDiedError`` when the
+    scorers cannot be built). Recreate the harness error named on its last line, so that the CLI reports it
+    like a local run would (a missing model: exit 2, one line); anything else becomes one RuntimeError."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    for line in reversed(lines):
+        m = _ERROR_LINE.match(line)
+        if not m:
+            continue
+        try:
+            cls = getattr(importlib.import_module(m.group(1)), m.group(2))
+            if isinstance(cls, type) and issubclass(cls, Exception):
+                err: BaseException = cls(m.group(3))
+                return err
+        except Exception:  # not importable or not constructible from a message: fall through
+            break
+    last = lines[-1] if lines else type(e).__name__
+    return RuntimeError(f"scoring on Ray failed: {last} (Ray's worker logs: /tmp/ray/session_latest/logs)")
+
+
 def _quiet(ray: Any, show_progress: bool) -> None:
     """Ray Data's progress bars on a terminal when ``runtime.progress`` is on; its INFO log lines never
     (in logs and CI they would drown the run's own output; Ray keeps them under /tmp/ray)."""
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = show_progress
-    for name in ("ray", "ray.data"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("ray").setLevel(logging.WARNING)
+    # a failure is re-raised as one harness error line (see _unwrap); Ray's stack traces only on request
+    logging.getLogger("ray.data").setLevel(logging.WARNING if os.environ.get("HARNESS_DEBUG") else logging.CRITICAL)
 
 
 def _pool(cfg: RunConfig, ray: Any, n_blocks: int) -> tuple[int, float, int]:
@@ -110,7 +137,14 @@ def run_blocks(
             batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=cpus, num_gpus=gpus or None,
         )
-        for row in scored.iter_rows():
+        rows_out = iter(scored.iter_rows())
+        while True:
+            try:
+                row = next(rows_out)
+            except StopIteration:
+                break
+            except Exception as e:  # Ray wraps the actor's exception; surface the harness error in one line
+                raise _unwrap(e) from e
             info.setdefault("ray_first_block", time.perf_counter() - t0)
             res = json.loads(row["result"])
             yield todo[int(row["index"])], BlockOutput(res["claims"], res["pairs"], res["stats"])
