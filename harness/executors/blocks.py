@@ -10,7 +10,7 @@ from typing import Any
 from harness.config import RunConfig
 from harness.types import Pair, content_hash
 
-__all__ = ["Block", "iter_blocks", "pair_from_json", "pair_to_json"]
+__all__ = ["Block", "block_digest", "iter_blocks", "pair_from_json", "pair_to_json"]
 
 
 def pair_to_json(p: Pair) -> dict[str, Any]:
@@ -23,18 +23,24 @@ def pair_from_json(d: dict[str, Any]) -> Pair:
                 group=d["group"], meta=tuple(tuple(kv) for kv in d.get("meta", ())))
 
 
+def block_digest(pairs: Sequence[Pair]) -> str:
+    """Digest of everything about the pairs that reaches the results (ids, texts, labels, groups)."""
+    return content_hash(*(json.dumps([p.id, p.dataset, p.content_hash, p.label, p.group], ensure_ascii=False)
+                          for p in pairs))
+
+
 @dataclass(frozen=True)
 class Block:
     """``block_pairs`` consecutive pairs of the run's input order (datasets in config order)."""
 
     index: int
     pairs: Sequence[Pair]
+    digest: str
+    """:func:`block_digest` of the pairs: a finished block is reused only for the same input."""
 
-    @property
-    def digest(self) -> str:
-        """Digest of everything about the pairs that reaches the results (ids, texts, labels, groups)."""
-        return content_hash(*(json.dumps([p.id, p.dataset, p.content_hash, p.label, p.group], ensure_ascii=False)
-                              for p in self.pairs))
+    def without_pairs(self) -> Block:
+        """The block's identity alone (what the driver keeps while the pairs are elsewhere)."""
+        return Block(self.index, (), self.digest)
 
 
 def iter_blocks(cfg: RunConfig) -> Iterator[Block]:
@@ -48,7 +54,7 @@ def iter_blocks(cfg: RunConfig) -> Iterator[Block]:
         for p in pairs:
             buf.append(p)
             if len(buf) == size:
-                yield Block(index, buf)
+                yield Block(index, buf, block_digest(buf))
                 index, buf = index + 1, []
     if buf:
-        yield Block(index, buf)
+        yield Block(index, buf, block_digest(buf))

@@ -9,6 +9,7 @@ The output cache is not used here (see README "Scaling out").
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import logging
 import os
@@ -114,9 +115,11 @@ def run_blocks(
     import ray
     import ray.data
 
-    todo = {b.index: b for b in blocks}
-    if not todo:
+    pending = iter(blocks)
+    first = next(pending, None)
+    if first is None:  # every block was finished by an earlier run: no cluster needed
         return
+
     if cfg.runtime.cache:
         print(f"note: the ray executor does not use the output cache ({cfg.runtime.cache}); finished blocks "
               "are skipped on a rerun instead", file=sys.stderr)
@@ -128,10 +131,18 @@ def run_blocks(
                  logging_level=logging.WARNING)
     info["ray_init"] = time.perf_counter() - t0
     try:
+        # One object per block, put as the inputs are read: the driver keeps references, the object store
+        # holds the texts (and spills them to disk when it is full).
+        import pyarrow as pa
+
+        todo: dict[int, Block] = {}
+        refs: list[Any] = []
+        for b in itertools.chain([first], pending):
+            todo[b.index] = b.without_pairs()
+            pairs = json.dumps([pair_to_json(p) for p in b.pairs], ensure_ascii=False)
+            refs.append(ray.put(pa.table({"index": [b.index], "pairs": [pairs]})))
         actors, gpus, cpus = _pool(cfg, ray, len(todo))
-        rows = [{"index": i, "pairs": json.dumps([pair_to_json(p) for p in b.pairs], ensure_ascii=False)}
-                for i, b in todo.items()]
-        ds = ray.data.from_items(rows, override_num_blocks=len(rows))
+        ds = ray.data.from_arrow_refs(refs)
         scored = ds.map_batches(
             BlockScorer, fn_constructor_kwargs={"config_json": cfg.model_dump_json(), "threads": cpus},
             batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
