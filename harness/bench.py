@@ -611,6 +611,10 @@ def main(argv: list[str] | None = None) -> int:
         from harness.bench_encoder import main as encoder_main
 
         return encoder_main(argv[1:])
+    if argv and argv[0] in ("rss", "executors"):  # the block pipeline's scale benchmark
+        from harness.bench_scale import main as scale_main
+
+        return scale_main(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
     args.strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]

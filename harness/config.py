@@ -26,6 +26,7 @@ __all__ = [
     "NLIScorerConfig",
     "OverlapScorerConfig",
     "QAScorerConfig",
+    "RayConfig",
     "RoutingConfig",
     "RunConfig",
     "RuntimeConfig",
@@ -283,8 +284,29 @@ class RoutingConfig(_Strict):
     are judged in that scorer's column by the built-in cross-lingual scorer when it covers both languages;
     False = leave them ``cross_lingual_unscored`` as before."""
 
+class RayConfig(_Strict):
+    """Where and how wide the ``ray`` executor runs (see README "Scaling out")."""
+
+    address: str | None = None
+    """``None``: start a local Ray instance; ``auto``: join the cluster of ``ray start --head`` (or
+    ``RAY_ADDRESS``); ``ray://host:10001``: a remote cluster through Ray Client."""
+    actors: int | None = Field(default=None, ge=1)
+    """Scoring actors (each builds the scorers once); None = one per GPU (``gpus_per_actor`` each) when the
+    run is on cuda, else one per ``cpus_per_actor`` CPUs of the cluster."""
+    gpus_per_actor: float | None = Field(default=None, gt=0)
+    """GPUs reserved per actor when the device is cuda (fractions share a GPU); None = 1."""
+    cpus_per_actor: int = Field(default=1, ge=1)
+    """CPUs reserved per actor; also its torch threads unless ``runtime.threads`` is set."""
+
 
 class RuntimeConfig(_Strict):
+    executor: Literal["local", "ray"] = "local"
+    """``local``: blocks scored one after another in this process; ``ray``: the same stage functions as a
+    Ray Data pipeline over an actor pool (``pip install "harness[ray]"``). Results are identical."""
+    block_pairs: int = Field(default=256, ge=1)
+    """Pairs per block: the unit that is scored, written and skipped on resume (the same in both executors,
+    so that model batches, and therefore the floats, are the same)."""
+    ray: RayConfig = RayConfig()
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     token_budget: int = Field(default=8192, ge=64)
@@ -308,6 +330,9 @@ class RunConfig(_Strict):
     routing: RoutingConfig = RoutingConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     output_dir: str = "results"
+    output_formats: tuple[Literal["jsonl", "parquet"], ...] = Field(default=("jsonl", "parquet"), min_length=1)
+    """Which files hold claims and pairs: ``claims.jsonl``/``pairs.jsonl`` and/or ``claims.parquet``/
+    ``pairs.parquet`` (same columns; readers take either)."""
 
     @field_validator("data", mode="before")
     @classmethod
@@ -424,5 +449,6 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
 
 def config_hash(cfg: RunConfig) -> str:
     """Hash of what determines scores (not the run name, output folder or progress bar)."""
-    d = cfg.model_dump(mode="json", exclude={"name": True, "output_dir": True, "runtime": {"progress", "cache"}})
+    d = cfg.model_dump(mode="json", exclude={"name": True, "output_dir": True, "output_formats": True,
+                                             "runtime": {"progress", "cache", "executor", "ray"}})
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]

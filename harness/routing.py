@@ -73,14 +73,16 @@ def score_with_routes(
     cfg: RunConfig,
     engine: Engine,
     ctx: ScorerContext,
-    fallback: Scorer | None = None,
+    routes: Routes | None = None,
 ) -> tuple[dict[str, dict[ClaimKey, ClaimScore]], dict[str, dict[str, str]], Routes]:
     """Score every pair with every scorer, rerouting uncovered pairs of entailment scorers.
 
-    Returns (claim scores per scorer, language gaps left per scorer {pair id: reason}, routes).
-    ``fallback`` is the cross-lingual judge; built on first need when ``routing.cross_lingual`` is on.
+    Returns (claim scores per scorer, language gaps left per scorer {pair id: reason}, this call's routes).
+    ``routes`` carries the cross-lingual judge between calls (built on first need when
+    ``routing.cross_lingual`` is on); its counts are reset for each call.
     """
-    routes = Routes(fallback=fallback)
+    routes = routes if routes is not None else Routes()
+    routes.counts = {}
     scored: dict[str, dict[ClaimKey, ClaimScore]] = {}
     gaps: dict[str, dict[str, str]] = {}
     for s in scorers:

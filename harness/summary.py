@@ -46,7 +46,8 @@ def print_summary(result: Any, console: Console | None = None, *, max_claims: in
         by_key: dict[tuple[str, int], dict[str, Any]] = defaultdict(dict)
         for c in result.claims:
             by_key[(c.pair_id, c.claim_index)][c.scorer] = c
-        t = Table(title=f"claims ({min(max_claims, len(by_key))} of {len(by_key)})", show_lines=False)
+        total = rec.counts.get("claims", len(by_key))  # result.claims holds only the first rows of a big run
+        t = Table(title=f"claims ({min(max_claims, len(by_key))} of {total})", show_lines=False)
         one_pair = len({pid for pid, _ in by_key}) == 1
         if not one_pair:
             t.add_column("pair", overflow="fold", max_width=14)

@@ -111,3 +111,44 @@ def test_sigkill_then_resume_computes_only_missing(tmp_path: Path) -> None:
     # The same command, rerun to completion, prints the same outputs and computes nothing new.
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, timeout=120)
     assert json.loads(out.stdout) == resumed
+
+
+WRITER = """
+import json, os, sys, time
+from pathlib import Path
+from harness.engine.cache import OutputCache
+path, who, go = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+(go.parent / f"ready-{who}").touch()
+while not go.exists():
+    time.sleep(0.001)
+cache = OutputCache(path)  # both processes open (and create the table) at the same moment
+for k in range(60):
+    rows = {(f"{who}-{k}-{i}", "x"): {"v": [k, i, who]} for i in range(40)}
+    rows.update({(f"shared-{k}-{i}", "x"): {"v": [k, i]} for i in range(10)})
+    cache.put_many("m", rows)
+    got = cache.get_many("m", list(rows))
+    assert got == {key: json.loads(json.dumps(v)) for key, v in rows.items()}, "read back differs"
+cache.close()
+print("ok")
+"""
+
+
+def test_two_processes_share_one_cache_file_without_corruption(tmp_path: Path) -> None:
+    """Two runs sharing one cache file: both open it (creating the table) and write and read overlapping
+    keys at the same time; WAL mode, ``BEGIN IMMEDIATE`` writes and the busy timeout serialise them."""
+    path, go = tmp_path / "shared.sqlite", tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), who, str(go)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for who in ("a", "b")]
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"ready-{w}").exists() for w in "ab") and time.monotonic() < deadline:
+        time.sleep(0.01)  # a barrier: start both writers together
+    go.touch()
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0 and out.strip() == "ok", err[-2000:]
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT COUNT(*) FROM outputs").fetchone()[0] == 2 * 60 * 40 + 60 * 10
+    with OutputCache(path) as cache:
+        assert cache.get_many("m", [("b-59-39", "x")]) == {("b-59-39", "x"): {"v": [59, 39, "b"]}}

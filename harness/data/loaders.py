@@ -17,7 +17,7 @@ from typing import Any
 from harness.config import DataConfig
 from harness.types import Pair
 
-__all__ = ["DataError", "load_pairs", "rows_to_pairs"]
+__all__ = ["DataError", "iter_pairs", "load_pairs", "rows_to_pairs"]
 
 
 class DataError(ValueError):
@@ -52,8 +52,8 @@ def _csv_rows(path: Path) -> Iterator[dict[str, Any]]:
 def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
-    yield from table.to_pylist()
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):  # lazily: never the whole file
+        yield from batch.to_pylist()
 
 
 def _hf_rows(cfg: DataConfig) -> Iterator[dict[str, Any]]:
@@ -131,8 +131,13 @@ def _label(value: Any, where: str) -> float | None:
 
 def rows_to_pairs(rows: Iterable[dict[str, Any]], cfg: DataConfig, origin: str) -> list[Pair]:
     """Apply the field mapping; check every row; refuse duplicate ids."""
+    return list(_pairs_from_rows(rows, cfg, origin))
+
+
+def _pairs_from_rows(rows: Iterable[dict[str, Any]], cfg: DataConfig, origin: str) -> Iterator[Pair]:
+    """:func:`rows_to_pairs`, one pair at a time (memory holds the ids seen, not the pairs)."""
     fm = cfg.fields
-    pairs: list[Pair] = []
+    n_pairs = 0
     seen: set[str] = set()
     for n, row in enumerate(rows, 1):
         where = f"{origin}: row {n}"
@@ -160,12 +165,26 @@ def rows_to_pairs(rows: Iterable[dict[str, Any]], cfg: DataConfig, origin: str) 
         if pid in seen:
             raise DataError(f"{where}: duplicate id {pid!r}")
         seen.add(pid)
-        pairs.append(Pair(id=pid, source=src, rewrite=rw, dataset=cfg.name, label=label, group=group))
-        if cfg.limit is not None and len(pairs) >= cfg.limit:
+        yield Pair(id=pid, source=src, rewrite=rw, dataset=cfg.name, label=label, group=group)
+        n_pairs += 1
+        if cfg.limit is not None and n_pairs >= cfg.limit:
             break
-    if not pairs:
+    if not n_pairs:
         raise DataError(f"{origin}: no pairs found")
-    return pairs
+
+
+def iter_pairs(cfg: DataConfig) -> tuple[Iterator[Pair], str]:
+    """One dataset's pairs, read lazily (the streaming executors' input), and where they come from; errors
+    as :func:`load_pairs`, raised when the bad row is reached."""
+    rows, origin = _rows(cfg)
+
+    def pairs() -> Iterator[Pair]:
+        try:
+            yield from _pairs_from_rows(rows, cfg, origin)
+        except (OSError, UnicodeDecodeError, csv.Error) as e:
+            raise DataError(f"{origin}: cannot read ({e})") from None
+
+    return pairs(), origin
 
 
 def load_pairs(cfg: DataConfig) -> tuple[list[Pair], str]:

