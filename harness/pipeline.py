@@ -25,6 +25,7 @@ from harness.results.schema import (
     RunRecord,
     ScorerInfo,
 )
+from harness.results.preflight import check_output_locations
 from harness.results.writer import git_info, package_versions, write_run
 from harness.scorers.base import Scorer, ScorerContext, build_scorer
 from harness.types import ClaimScore, PairScore, SegmentedPair, content_hash
@@ -128,6 +129,7 @@ def _language_warnings(
 def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] | None = None,
         console: Any = None) -> RunResult:
     t0 = time.perf_counter()
+    check_output_locations(cfg.output_dir if write else None, cfg.runtime.cache)  # before any model work
     timings: dict[str, float] = {}
     warnings: list[str] = []
     random.seed(cfg.runtime.seed)
