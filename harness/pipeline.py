@@ -16,6 +16,7 @@ from harness.aggregate import aggregate_pair, claims_for_pair, combine_pair_scor
 from harness.config import NLIScorerConfig, RunConfig, config_hash
 from harness.data import load_pairs
 from harness.engine import Engine
+from harness.engine.progress import progress
 from harness.results.schema import (
     ClaimRow,
     DatasetInfo,
@@ -173,12 +174,23 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
     from harness.segment import segment_pair
 
     max_tokens, count_tokens = _premise_budget(cfg, scorers)
-    segmented = [
-        segment_pair(p, cfg.segmentation, max_premise_tokens=max_tokens, count_tokens=count_tokens) for p in pairs
-    ]
+    with progress(len(pairs), "segment", enabled=cfg.runtime.progress) as advance:
+        segmented = []
+        for p in pairs:
+            segmented.append(segment_pair(p, cfg.segmentation, max_premise_tokens=max_tokens,
+                                          count_tokens=count_tokens))
+            advance(1)
     from harness.checks import run_checks
 
-    segmented, check_warnings = run_checks(segmented, cfg.checks, entail_fn=_quote_entailer(scorers, engine))
+    with progress(len(segmented), "checks", enabled=cfg.runtime.progress) as advance:
+        done = [0]
+
+        def checked(n: int) -> None:  # run_checks reports how many pairs are done so far
+            advance(n - done[0])
+            done[0] = n
+
+        segmented, check_warnings = run_checks(segmented, cfg.checks, entail_fn=_quote_entailer(scorers, engine),
+                                               progress=checked)
     warnings.extend(check_warnings)
     unsupported = {s.name: {sp.pair.id: r for sp in segmented if (r := _language_gap(sp, s, cfg))} for s in scorers}
     warnings.extend(_language_warnings(segmented, scorers, unsupported))
