@@ -170,6 +170,10 @@ class NLIScorerConfig(_ScorerBase):
     premise_top_k: int | None = Field(default=None, ge=1)
     """Score each claim only against the k premise units sharing most content words with it (``None``: all
     units). A CPU-time shortcut for long sources: the best-entailing unit is almost always a high-overlap one."""
+    max_premises_per_claim: int | None = Field(default=256, ge=1)
+    """With ``premise_top_k`` unset: a source with more premise units than this (a book, not an article; FRANK
+    and BUMP sources have at most 144) scores each claim against only this many units, the ones sharing most
+    content words with it, and run.json warns; ``None``: always all units (claims x units model inputs)."""
 
 
 class OverlapScorerConfig(_ScorerBase):

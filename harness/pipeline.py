@@ -201,6 +201,7 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
     scored = {s.name: s.score(segmented, engine) for s in scorers}
     timings["score"] = time.perf_counter() - t
     for s in scorers:
+        warnings.extend(getattr(s, "run_warnings", list)())
         truncated = getattr(s, "truncated", 0)
         if truncated:
             warnings.append(

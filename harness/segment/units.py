@@ -251,6 +251,9 @@ def segment_pair(
     p = cfg.premises
     prem = premise_units(pair.source, p.unit, p.size, p.stride)
     if max_premise_tokens is not None and count_tokens is not None:
+        prime = getattr(count_tokens, "prime", None)
+        if prime is not None:  # a counter that can count all units in one batched call (see TokenCounter)
+            prime([u.text for u in prem])
         fitted: list[Segment] = []
         for u in prem:
             fitted.extend(fit_to_limit(pair.source, u, max_premise_tokens, count_tokens))
