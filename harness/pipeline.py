@@ -17,6 +17,7 @@ from harness.config import NLIScorerConfig, RunConfig, config_hash
 from harness.data import load_pairs
 from harness.engine import Engine
 from harness.engine.progress import progress
+from harness.results.preflight import check_output_locations
 from harness.results.schema import (
     ClaimRow,
     DatasetInfo,
@@ -26,7 +27,6 @@ from harness.results.schema import (
     RunRecord,
     ScorerInfo,
 )
-from harness.results.preflight import check_output_locations
 from harness.results.writer import git_info, package_versions, write_run
 from harness.scorers.base import Scorer, ScorerContext, build_scorer
 from harness.types import ClaimScore, PairScore, SegmentedPair, content_hash

@@ -91,11 +91,10 @@ def test_no_done_line_when_the_stage_is_interrupted(monkeypatch: pytest.MonkeyPa
 def test_engine_prints_progress_lines_to_a_log(monkeypatch: pytest.MonkeyPatch, tiny_nli_dir: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     """A real engine run with stderr captured (not a terminal) leaves plain lines, not bar escapes."""
+    import harness.engine.progress as prog
     from harness.config import ModelConfig
     from harness.engine.hf_backend import PairClassifierBackend
     from harness.models.loading import load_model
-
-    import harness.engine.progress as prog
 
     ticks = iter(range(0, 10_000, 5))  # every clock read is 5 s later: each batch is "due"
     monkeypatch.setattr(prog.time, "monotonic", lambda: float(next(ticks)))

@@ -77,7 +77,8 @@ def _csv_rows(path: Path) -> Iterator[dict[str, Any]]:
         try:
             for n, row in enumerate(reader, 1):
                 if None in row:
-                    raise DataError(f"{path}: row {n}: more values than header columns ({len(reader.fieldnames or [])})")
+                    raise DataError(f"{path}: row {n}: more values than header columns "
+                                    f"({len(reader.fieldnames or [])})")
                 yield row
         except csv.Error as e:
             raise DataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from None

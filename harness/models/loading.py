@@ -20,10 +20,10 @@ from harness.results.schema import ModelInfo
 
 __all__ = [
     "DTYPES",
-    "WeightsFormat",
     "LoadedModel",
     "ModelUnavailableError",
     "Task",
+    "WeightsFormat",
     "load_model",
     "resolve_source",
     "weights_sha256",

@@ -156,10 +156,10 @@ def _word_windows(text: str, unit: Segment, max_tokens: int, count_tokens: Count
             out.extend(_char_pieces(text, words[i][0], words[i][1], max_tokens, count_tokens, unit.kind))
             i += 1
             continue
-        start = i
-        n = _largest_fitting(len(words) - i,
-                             lambda k: count_tokens(text[words[start][0]:words[start + k - 1][1]]) <= max_tokens,
-                             guess=n)
+        def fits(k: int, i: int = i) -> bool:
+            return count_tokens(text[words[i][0]:words[i + k - 1][1]]) <= max_tokens
+
+        n = _largest_fitting(len(words) - i, fits, guess=n)
         a, b = words[i][0], words[i + n - 1][1]
         out.append(Segment(0, a, b, text[a:b], unit.kind))
         if i + n >= len(words):
@@ -175,8 +175,10 @@ def _char_pieces(
     out = []
     n = 1
     while a < b:
-        start = a
-        n = _largest_fitting(b - a, lambda k: count_tokens(text[start:start + k]) <= max_tokens, guess=n)
+        def fits(k: int, a: int = a) -> bool:
+            return count_tokens(text[a:a + k]) <= max_tokens
+
+        n = _largest_fitting(b - a, fits, guess=n)
         out.append(Segment(0, a, a + n, text[a:a + n], kind))
         a += n
     return out
@@ -187,7 +189,8 @@ def coverage(text: str, units: list[Segment]) -> float:
     "- " or "1. " at line starts are not content, so they do not count)."""
     markers = [(m.start(), m.end()) for m in _LIST_AT_LINE_START.finditer(text)]
     if markers:
-        parts, pos = [], 0
+        parts: list[str] = []
+        pos = 0
         for a, b in markers:
             parts.extend((text[pos:a], " " * (b - a)))
             pos = b
@@ -210,29 +213,6 @@ def coverage(text: str, units: list[Segment]) -> float:
 def _non_space(s: str) -> int:
     """Characters that are not whitespace (``str.split`` and ``str.isspace`` agree on what whitespace is)."""
     return sum(map(len, s.split()))
-
-
-def coverage(text: str, units: list[Segment]) -> float:
-    """Fraction of non-space characters of ``text`` inside at least one unit (list markers such as
-    "- " or "1. " at line starts are not content, so they do not count)."""
-    markers = [(m.start(), m.end()) for m in _LIST_AT_LINE_START.finditer(text)]
-    if markers:
-        chars = list(text)
-        for a, b in markers:
-            chars[a:b] = " " * (b - a)
-        text = "".join(chars)
-    total = sum(1 for c in text if not c.isspace())
-    if total == 0:
-        return 1.0
-    iv = sorted((u.start, u.end) for u in units)
-    merged: list[list[int]] = []
-    for s, e in iv:
-        if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
-    inside = sum(1 for s, e in merged for c in text[s:e] if not c.isspace())
-    return inside / total
 
 
 def segment_pair(
