@@ -180,6 +180,8 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
             segmented.append(segment_pair(p, cfg.segmentation, max_premise_tokens=max_tokens,
                                           count_tokens=count_tokens))
             advance(1)
+    timings["segment"] = time.perf_counter() - t
+    t = time.perf_counter()
     from harness.checks import run_checks
 
     with progress(len(segmented), "checks", enabled=cfg.runtime.progress) as advance:
@@ -194,7 +196,7 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
     warnings.extend(check_warnings)
     unsupported = {s.name: {sp.pair.id: r for sp in segmented if (r := _language_gap(sp, s, cfg))} for s in scorers}
     warnings.extend(_language_warnings(segmented, scorers, unsupported))
-    timings["segment"] = time.perf_counter() - t
+    timings["checks"] = time.perf_counter() - t
 
     # scoring
     t = time.perf_counter()
