@@ -9,6 +9,7 @@ Cases without a model use the overlap scorer (no model is loaded); model cases u
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -401,3 +402,43 @@ def test_interrupt_exits_130_writes_no_run_and_keeps_the_cache_consistent(
     fresh.mkdir()
     _, fresh_pairs = _run_ok(fresh, cfg, ["--no-cache"])
     assert [p.scores["nli"].score for p in pairs] == [p.scores["nli"].score for p in fresh_pairs]
+
+
+@pytest.mark.slow
+def test_real_ctrl_c_exits_130_and_leaves_no_run_folder(tmp_path: Path, tiny_nli_dir: Path) -> None:
+    """SIGINT to a real `python -m harness run` process once it reports progress (no sleeps: we wait for
+    its first progress line)."""
+    import signal
+    import subprocess
+    import sys
+
+    rows = [{"id": str(i), "source": f"The cat number {i} sat on the mat. It was sunny in town {i}. " * 3,
+             "rewrite": f"Cat {i} sat on a mat. It was sunny in town {i}."} for i in range(800)]
+    f = tmp_path / "d.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cache = tmp_path / "cache.sqlite"
+    cfg = _config(tmp_path, {"name": "d", "type": "jsonl", "path": str(f)},
+                  scorers=[{"type": "nli", "model": {"id": str(tiny_nli_dir), "max_length": 64}}],
+                  extra={"checks": {"off_topic": False, "quotes": False, "claim_worthiness": False},
+                         "runtime": {"cache": str(cache), "progress": True, "dtype": "fp32", "token_budget": 512}})
+    out = tmp_path / "results"
+    env = {**os.environ, "HARNESS_PROGRESS_SECONDS": "0.2", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(cfg), "--output", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("[progress]"):
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.stderr.read()
+    code = proc.wait(timeout=120)
+    assert code == 130, "".join(seen) + rest
+    assert rest.strip().splitlines()[-1].startswith("error: interrupted"), rest
+    assert not out.exists() or not any(out.iterdir())
+    import sqlite3
+
+    db = sqlite3.connect(cache)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
