@@ -286,3 +286,23 @@ def test_load_config_names_a_bad_override_value(tmp_path: Path) -> None:
                                                      "scorers": [{"type": "overlap"}]}))
     with pytest.raises(ConfigError, match="bad --set value"):
         load_config(tmp_path / "a.yaml", ["runtime.threads=[1"])
+
+
+@SETTINGS
+@given(st.lists(st.lists(st.sampled_from("cat dog sat mat ran sun moon tree the".split()), max_size=6), min_size=1,
+                max_size=20),
+       st.lists(st.sampled_from("cat dog sat mat ran sun moon tree the a".split()), max_size=8))
+def test_overlap_evidence_index_matches_a_full_scan(premises: list[list[str]], claim_words: list[str]) -> None:
+    from collections import defaultdict
+
+    from harness.scorers.overlap import _best_premise, overlap_fraction
+
+    texts = [" ".join(p) for p in premises]
+    claim = " ".join(claim_words)
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, t in enumerate(texts):
+        for w in set(content_words(t)):
+            postings[w].append(i)
+    vocab = [set(content_words(t)) for t in texts]
+    expect = max(range(len(texts)), key=lambda i: (overlap_fraction(claim, vocab[i]), -i))
+    assert _best_premise(claim, postings) == expect
