@@ -110,3 +110,19 @@ def test_engine_prints_progress_lines_to_a_log(monkeypatch: pytest.MonkeyPatch, 
     pat = re.compile(r"\[progress\] nli: [\d,]+/20 \(\d+%\) [\d.,]+/s, (\d+s|\d+m\d\ds) left")
     assert all(pat.fullmatch(ln) for ln in lines[:-1]), lines
     assert re.fullmatch(r"\[progress\] nli: 20/20 \(100%\) [\d.,]+/s, done in .*", lines[-1])
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_stage_inside_a_stage_on_a_terminal_shares_one_display() -> None:
+    """rich allows one live display: the engine reporting inside the checks stage must not raise."""
+    term = _Terminal()
+    with progress(2, "checks", stream=term) as outer:
+        with progress(5, "engine", stream=term) as inner:
+            inner(5)
+        outer(2)
+    with progress(1, "again", stream=term) as again:  # the display is released afterwards
+        again(1)

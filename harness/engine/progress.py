@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import IO
+from typing import IO, Any
 
 __all__ = ["LineProgress", "Reporter", "format_duration", "progress"]
 
@@ -101,6 +101,10 @@ class LineProgress:
         self._last_time = now
 
 
+_LIVE: Any = None
+"""The rich Progress on screen, if any (rich allows one live display at a time)."""
+
+
 def _interval() -> float:
     try:
         return max(0.1, float(os.environ.get("HARNESS_PROGRESS_SECONDS", "10")))
@@ -118,6 +122,15 @@ def progress(total: int, desc: str, *, enabled: bool = True, stream: IO[str] | N
     stream = stream if stream is not None else sys.stderr
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():
+        global _LIVE
+        if _LIVE is not None:  # a stage inside a stage (the engine inside the checks): one more bar, same display
+            outer = _LIVE
+            task = outer.add_task(desc, total=total)
+            try:
+                yield lambda n: outer.advance(task, n)
+            finally:
+                outer.remove_task(task)
+            return
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -125,8 +138,12 @@ def progress(total: int, desc: str, *, enabled: bool = True, stream: IO[str] | N
             "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
             transient=True, console=Console(file=stream),
         ) as bar:
-            task = bar.add_task(desc, total=total)
-            yield lambda n: bar.advance(task, n)
+            _LIVE = bar
+            try:
+                task = bar.add_task(desc, total=total)
+                yield lambda n: bar.advance(task, n)
+            finally:
+                _LIVE = None
         return
     lines = LineProgress(total, desc, stream=stream, every_seconds=_interval())
     yield lines.advance
