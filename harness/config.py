@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -362,8 +363,16 @@ def _format_error(path: Path | str, err: ValidationError, overrides: list[str] |
     return f"{path}: {'--set ' if from_set else ''}{loc}: {msg}{got_s}{more}"
 
 
+_EXPONENT_FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _parse_scalar(text: str) -> Any:
-    return yaml.safe_load(text)
+    """A --set value as YAML, except that ``1e-3`` is a number (YAML 1.1, which PyYAML follows, reads a float
+    without a dot as text)."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str) and _EXPONENT_FLOAT.fullmatch(text.strip()):
+        return float(text)
+    return value
 
 
 def _expanded_size(obj: Any, limit: int) -> int:
