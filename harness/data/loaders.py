@@ -159,7 +159,7 @@ LABEL_WORDS: dict[str, float] = {
 in a yes/no column it is not clear whether "yes" means *faithful* or *has an error*."""
 
 LABEL_VOCABULARY = (
-    "a finite number (1 = faithful, 0 = not; graded values such as 0.5 or Likert 1-5 are kept), true/false, "
+    "a finite number (1 = faithful, 0 = not; graded values such as 0.5 or Likert 1-5 are kept), "
     + "/".join(k for k, v in LABEL_WORDS.items() if v == 1.0) + " (= 1), "
     + "/".join(k for k, v in LABEL_WORDS.items() if v == 0.0) + " (= 0); null, \"\" or NaN = unlabelled"
 )
