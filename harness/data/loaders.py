@@ -52,7 +52,15 @@ def _decode_line(raw: bytes, path: Path, n: int) -> str:
         ) from None
 
 
-def _jsonl_rows(path: Path) -> Iterator[dict[str, Any]]:
+class Position:
+    """Where the row being read sits in its file, as a user finds it in an editor ("line 8", "row 3 (line 5)");
+    readers update it before yielding each row."""
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+
+
+def _jsonl_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
     """One JSON object per line; CRLF line ends and a BOM are accepted, a bad line is named by number."""
     with _open_binary(path) as fh:
         for n, raw in enumerate(fh, 1):
@@ -66,18 +74,20 @@ def _jsonl_rows(path: Path) -> Iterator[dict[str, Any]]:
                 raise DataError(f"{path}: line {n}: not valid JSON ({e.msg}){hint}") from None
             if not isinstance(row, dict):
                 raise DataError(f"{path}: line {n}: expected a JSON object, got {type(row).__name__}")
+            pos.text = f"line {n}"
             yield row
 
 
-def _csv_rows(path: Path) -> Iterator[dict[str, Any]]:
+def _csv_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
     """A header row then one record per row; quoted fields may hold newlines (RFC 4180)."""
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     with _open_text(path) as fh:
         reader = csv.DictReader(fh)
         try:
             for n, row in enumerate(reader, 1):
+                pos.text = f"row {n} (line {reader.line_num})"
                 if None in row:
-                    raise DataError(f"{path}: row {n}: more values than header columns "
+                    raise DataError(f"{path}: {pos.text}: more values than header columns "
                                     f"({len(reader.fieldnames or [])})")
                 yield row
         except csv.Error as e:
@@ -87,7 +97,7 @@ def _csv_rows(path: Path) -> Iterator[dict[str, Any]]:
                             "re-encode the file as UTF-8") from None
 
 
-def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
+def _parquet_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -135,7 +145,7 @@ def _seed_pair(cfg: DataConfig) -> Iterator[dict[str, Any]]:
     }
 
 
-def _rows(cfg: DataConfig) -> tuple[Iterable[dict[str, Any]], str]:
+def _rows(cfg: DataConfig, pos: Position) -> tuple[Iterable[dict[str, Any]], str]:
     if cfg.type == "seeds":
         return _seed_pair(cfg), str(cfg.path or cfg.source_file)
     if cfg.type == "hf":
@@ -145,7 +155,7 @@ def _rows(cfg: DataConfig) -> tuple[Iterable[dict[str, Any]], str]:
     if path.is_dir():
         raise DataError(f"{path}: is a folder; type {cfg.type!r} needs a file")
     reader = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}[cfg.type]
-    return reader(path), str(path)
+    return reader(path, pos), str(path)
 
 
 LABEL_WORDS: dict[str, float] = {
@@ -215,13 +225,15 @@ def _check_text(value: Any, where: str, name: str, column: str) -> str:
     return value
 
 
-def rows_to_pairs(rows: Iterable[dict[str, Any]], cfg: DataConfig, origin: str) -> list[Pair]:
-    """Apply the field mapping; check every row; refuse duplicate ids."""
+def rows_to_pairs(rows: Iterable[dict[str, Any]], cfg: DataConfig, origin: str,
+                  position: Position | None = None) -> list[Pair]:
+    """Apply the field mapping; check every row; refuse duplicate ids. Errors name the row by ``position``
+    (set by the file readers) or else by its number."""
     fm = cfg.fields
     pairs: list[Pair] = []
     seen: set[str] = set()
     for n, row in enumerate(rows, 1):
-        where = f"{origin}: row {n}"
+        where = f"{origin}: {position.text if position is not None and position.text else f'row {n}'}"
         if cfg.type == "seeds":
             src, rw, pid, label, group = row["source"], row["rewrite"], row["id"], None, None
         else:
@@ -256,8 +268,9 @@ def rows_to_pairs(rows: Iterable[dict[str, Any]], cfg: DataConfig, origin: str) 
 
 def load_pairs(cfg: DataConfig) -> tuple[list[Pair], str]:
     """Load one dataset; returns the pairs and a description of where they came from."""
-    rows, origin = _rows(cfg)
+    pos = Position()
+    rows, origin = _rows(cfg, pos)
     try:
-        return rows_to_pairs(rows, cfg, origin), origin
+        return rows_to_pairs(rows, cfg, origin, pos), origin
     except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as e:
         raise DataError(f"{origin}: cannot read ({type(e).__name__}: {e})") from None
