@@ -108,6 +108,11 @@ def _self_as_data(tmp: Path) -> tuple[Path, list[str]]:
     return _config(tmp, {"name": "d", "type": "jsonl", "path": str(cfg)}), []
 
 
+def _config_is_a_folder(tmp: Path) -> tuple[Path, list[str]]:
+    (tmp / "folder.jsonl").mkdir()
+    return tmp / "folder.jsonl", []
+
+
 def _output_under_file(tmp: Path) -> tuple[Path, list[str]]:
     cfg, _ = _rows(ROW)(tmp)
     (tmp / "afile").write_text("x")
@@ -229,6 +234,8 @@ BAD: dict[str, Bad] = {
     "--set into a list by name": Bad(_set("scorers.overlap.weight=2"), ("--set scorers.overlap.weight=2", "index")),
     "--set bad YAML value": Bad(_set("runtime.threads=[1"), ("run.yaml", "bad --set value")),
     "YAML alias bomb": Bad(_yaml_bomb, ("run.yaml", "aliases expand", "bomb")),
+    "config is a folder": Bad(_config_is_a_folder, ("folder.jsonl", "cannot read the config")),
+    "config not found": Bad(lambda tmp: (tmp / "nope.yaml", []), ("nope.yaml", "config file not found")),
     "config names itself as data": Bad(_self_as_data, ("run.yaml", "data.0.path", "config file itself")),
     "output folder under a file": Bad(_output_under_file, ("output_dir", "afile", "is a file")),
     "cache under a file": Bad(_cache_under_file, ("runtime.cache", "afile", "is a file")),
