@@ -36,8 +36,10 @@ def _fail(msg: str, code: int) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from harness.config import config_hash, load_config
+    from harness.results.preflight import check_output_locations
 
     cfg = load_config(args.config, args.set)
+    check_output_locations(cfg.output_dir, cfg.runtime.cache)
     print(f"{args.config}: ok (config hash {config_hash(cfg)}; {len(cfg.data)} dataset(s), "
           f"{len(cfg.scorers)} scorer(s): {', '.join(s.name or s.type for s in cfg.scorers)})")
     return EXIT_OK

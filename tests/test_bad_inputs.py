@@ -270,6 +270,14 @@ def test_bad_input_is_one_line_right_code_nothing_written(
     assert not leftovers, leftovers
 
 
+def test_validate_checks_the_output_location_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg, _ = _rows(ROW)(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    assert main(["validate", str(cfg)]) == 0
+    assert main(["validate", str(cfg), "--set", f"output_dir={tmp_path / 'afile' / 'results'}"]) == 2
+    assert "output_dir" in capsys.readouterr().err
+
+
 def test_output_location_is_checked_before_any_model_is_loaded(tmp_path: Path, tiny_nli_dir: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     import harness.pipeline as pipeline
