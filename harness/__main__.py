@@ -1,6 +1,7 @@
 """Command line: ``python -m harness run | validate | bench | train | compare | history | report``.
 
-Thin by design: parse, call, map errors to exit codes (0 ok, 2 bad config/input, 1 runtime failure).
+Thin by design: parse, call, map errors to exit codes (0 ok, 2 bad config/input, 1 runtime failure,
+130 interrupted by Ctrl-C — the shell convention 128 + SIGINT).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_RUNTIME, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _input_errors() -> tuple[type[BaseException], ...]:
@@ -22,9 +23,10 @@ def _input_errors() -> tuple[type[BaseException], ...]:
     from harness.data import DataError
     from harness.models.loading import ModelUnavailableError
     from harness.registry import RegistryError
+    from harness.results.preflight import OutputLocationError
     from harness.results.reader import RunError
 
-    return ConfigError, DataError, ModelUnavailableError, RegistryError, RunError
+    return ConfigError, DataError, ModelUnavailableError, RegistryError, RunError, OutputLocationError
 
 
 def _fail(msg: str, code: int) -> int:
@@ -34,8 +36,10 @@ def _fail(msg: str, code: int) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from harness.config import config_hash, load_config
+    from harness.results.preflight import check_output_locations
 
     cfg = load_config(args.config, args.set)
+    check_output_locations(cfg.output_dir, cfg.runtime.cache)
     print(f"{args.config}: ok (config hash {config_hash(cfg)}; {len(cfg.data)} dataset(s), "
           f"{len(cfg.scorers)} scorer(s): {', '.join(s.name or s.type for s in cfg.scorers)})")
     return EXIT_OK
@@ -137,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args)
         return code
-    except KeyboardInterrupt:
-        return _fail("interrupted", EXIT_RUNTIME)
+    except KeyboardInterrupt:  # run folders are written atomically and the cache commits per batch
+        done = (": no run folder was written; model outputs computed so far are in the cache and a rerun "
+                "reuses them") if getattr(args, "command", None) == "run" else ""
+        return _fail(f"interrupted{done}", EXIT_INTERRUPTED)
     except Exception as e:  # map known input errors to exit 2 with one line; others to exit 1
         if isinstance(e, _input_errors()):
             return _fail(str(e), EXIT_INPUT)

@@ -601,6 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-sweep", dest="sweep", action="store_false")
     ap.add_argument("--quick", action="store_true", help="tiny workload, one repeat, 2-point sweeps")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "bench")
+    ap.add_argument("--source-sweep", action="store_true",
+                    help="instead: seconds per stage of `harness run` on one pair as the source grows 1 KB -> 1 MB "
+                         "(options: --sizes, --variants, --sweep-timeout; see harness/bench_sources.py)")
     return ap
 
 
@@ -615,6 +618,10 @@ def main(argv: list[str] | None = None) -> int:
         from harness.bench_scale import main as scale_main
 
         return scale_main(argv)
+    if "--source-sweep" in argv:  # seconds per stage of a real run as the source grows (harness/bench_sources.py)
+        from harness.bench_sources import main as source_sweep
+
+        return source_sweep(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
     args.strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -179,6 +180,10 @@ class NLIScorerConfig(_ScorerBase):
     premise_top_k: int | None = Field(default=None, ge=1)
     """Score each claim only against the k premise units sharing most content words with it (``None``: all
     units). A CPU-time shortcut for long sources: the best-entailing unit is almost always a high-overlap one."""
+    max_premises_per_claim: int | None = Field(default=256, ge=1)
+    """With ``premise_top_k`` unset: a source with more premise units than this (a book, not an article; FRANK
+    and BUMP sources have at most 144) scores each claim against only this many units, the ones sharing most
+    content words with it, and run.json warns; ``None``: always all units (claims x units model inputs)."""
 
 
 class OverlapScorerConfig(_ScorerBase):
@@ -354,12 +359,61 @@ class RunConfig(_Strict):
         return self
 
 
-def _format_error(path: Path | str, err: ValidationError) -> str:
+MAX_CONFIG_VALUES = 100_000
+"""A config whose YAML aliases expand to more values than this is refused (a "billion laughs" bomb would
+otherwise take minutes and gigabytes in validation, hashing and run.json)."""
+
+
+def _known_keys() -> set[str]:
+    """Every field name of every config model (for did-you-mean suggestions)."""
+    keys: set[str] = set()
+    todo: list[type[BaseModel]] = [RunConfig]
+    seen: set[type[BaseModel]] = set()
+    while todo:
+        m = todo.pop()
+        if m in seen:
+            continue
+        seen.add(m)
+        keys.update(m.model_fields)
+        for f in m.model_fields.values():
+            for t in _model_types(f.annotation):
+                todo.append(t)
+    return keys
+
+
+def _model_types(annotation: Any) -> list[type[BaseModel]]:
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        out.extend(_model_types(arg))
+    return out
+
+
+def _scorer_tags() -> set[str]:
+    import typing
+
+    return {str(t) for m in _model_types(ScorerConfig) for t in typing.get_args(m.model_fields["type"].annotation)}
+
+
+def _did_you_mean(key: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, sorted(_known_keys()), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _format_error(path: Path | str, err: ValidationError, overrides: list[str] | None = None) -> str:
     e = err.errors()[0]
-    loc = ".".join(str(p) for p in e["loc"]) or "<root>"
+    parts = [str(p) for p in e["loc"]]
+    if len(parts) > 2 and parts[0] == "scorers" and parts[2] in _scorer_tags():
+        del parts[2]  # the discriminated union's tag is not a key the user wrote
+    loc = ".".join(parts) or "<root>"
     msg = e["msg"]
     if e["type"] == "extra_forbidden":
-        msg = "unknown key"
+        msg = "unknown key" + _did_you_mean(str(e["loc"][-1]))
     elif e["type"] == "literal_error" and "ctx" in e:
         msg = f"must be one of {e['ctx'].get('expected')}"
     elif e["type"] == "union_tag_invalid" and "ctx" in e:
@@ -367,31 +421,71 @@ def _format_error(path: Path | str, err: ValidationError) -> str:
     got = e.get("input")
     got_s = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
     more = f" [+{len(err.errors()) - 1} more]" if len(err.errors()) > 1 else ""
-    return f"{path}: {loc}: {msg}{got_s}{more}"
+    from_set = any(o.split("=", 1)[0] == loc for o in overrides or [])
+    return f"{path}: {'--set ' if from_set else ''}{loc}: {msg}{got_s}{more}"
+
+
+_EXPONENT_FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 def _parse_scalar(text: str) -> Any:
-    return yaml.safe_load(text)
+    """A --set value as YAML, except that ``1e-3`` is a number (YAML 1.1, which PyYAML follows, reads a float
+    without a dot as text)."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str) and _EXPONENT_FLOAT.fullmatch(text.strip()):
+        return float(text)
+    return value
+
+
+def _expanded_size(obj: Any, limit: int) -> int:
+    """Number of values in ``obj`` with shared (aliased) sub-trees counted every time they occur;
+    stops counting once past ``limit``."""
+    n = 0
+    stack = [obj]
+    while stack and n <= limit:
+        cur = stack.pop()
+        n += 1
+        if isinstance(cur, dict):
+            stack.extend(cur.keys())
+            stack.extend(cur.values())
+        elif isinstance(cur, list | tuple):
+            stack.extend(cur)
+    return n
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``dotted.key=value`` overrides (values parsed as YAML; list items by index: ``scorers.0.name``)."""
+    """Apply ``dotted.key=value`` overrides (values parsed as YAML; list items by index: ``scorers.0.name``).
+
+    Raises :class:`ConfigError` naming the override when its path does not fit the config's shape;
+    unknown keys are left for validation, which names them (with a did-you-mean)."""
     for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"--set {item}: expected dotted.key=value")
-        key, value = item.split("=", 1)
+        key, eq, value = item.partition("=")
+        parts = key.strip().split(".")
+        if not eq or not all(parts):
+            raise ConfigError(f"--set {item}: expected dotted.key=value, e.g. runtime.dtype=fp32")
         node: Any = raw
-        parts = key.split(".")
-        for p in parts[:-1]:
+        for depth, p in enumerate(parts):
+            here = ".".join(parts[: depth + 1])
+            last = depth == len(parts) - 1
             if isinstance(node, list):
-                node = node[int(p)]
+                if not p.lstrip("-").isdigit():
+                    raise ConfigError(f"--set {item}: {'.'.join(parts[:depth]) or '<root>'} is a list; "
+                                      f"use an index (0..{len(node) - 1}), not {p!r}")
+                i = int(p)
+                if not -len(node) <= i < len(node):
+                    raise ConfigError(f"--set {item}: {here}: index out of range ({len(node)} item(s))")
+                if last:
+                    node[i] = _parse_scalar(value)
+                else:
+                    node = node[i]
+            elif isinstance(node, dict):
+                if last:
+                    node[p] = _parse_scalar(value)
+                else:
+                    node = node.setdefault(p, {})
             else:
-                node = node.setdefault(p, {})
-        last = parts[-1]
-        if isinstance(node, list):
-            node[int(last)] = _parse_scalar(value)
-        else:
-            node[last] = _parse_scalar(value)
+                raise ConfigError(f"--set {item}: {'.'.join(parts[:depth])} is a value "
+                                  f"({type(node).__name__}), not a section")
     return raw
 
 
@@ -426,24 +520,33 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    except (UnicodeDecodeError, IsADirectoryError, NotADirectoryError) as e:
+        raise ConfigError(f"{path}: cannot read the config ({type(e).__name__})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping of keys (name, data, scorers, ...)")
+    if _expanded_size(raw, MAX_CONFIG_VALUES) > MAX_CONFIG_VALUES:
+        raise ConfigError(f"{path}: YAML aliases expand to more than {MAX_CONFIG_VALUES:,} values "
+                          "(an alias bomb?); write the values out instead")
     if isinstance(raw.get("data"), dict):
         raw["data"] = [raw["data"]]
     try:
         raw = apply_overrides(raw, overrides or [])
-    except (IndexError, ValueError, TypeError) as e:
-        raise ConfigError(f"{path}: bad --set override: {e}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: bad --set value: {getattr(e, 'problem', e)}") from None
     try:
         cfg = RunConfig.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError(_format_error(path, e)) from None
+        raise ConfigError(_format_error(path, e, overrides)) from None
     cfg = _resolve_paths(cfg, path.parent.resolve())
+    me = path.resolve()
     for i, d in enumerate(cfg.data):
         for fld in ("path", "source_file", "rewrite_file"):
             p = getattr(d, fld)
             if p is not None and d.type != "hf" and not Path(p).exists():
                 raise ConfigError(f"{path}: data.{i}.{fld}: file not found: {p}")
+            if p is not None and Path(p).resolve() == me:
+                raise ConfigError(f"{path}: data.{i}.{fld}: names this config file itself; point it at the "
+                                  "data file (JSONL, CSV, Parquet)")
     return cfg
 
 

@@ -222,14 +222,18 @@ def score_block(ctx: StageContext, pairs: Sequence[Pair]) -> BlockOutput:
         segment_pair(p, cfg.segmentation, max_premise_tokens=ctx.max_premise_tokens, count_tokens=ctx.count_tokens)
         for p in pairs
     ]
+    timings["segment"] = time.perf_counter() - t
+    t = time.perf_counter()
     segmented, check_warnings = run_checks(segmented, cfg.checks, entail_fn=ctx.entail_fn, embed_fn=ctx.embed_fn)
     check_warnings = [*ctx.warnings, *check_warnings]
-    timings["segment"] = time.perf_counter() - t
+    timings["checks"] = time.perf_counter() - t
 
     # scoring: each pair goes to a judge that reads its languages (harness/routing.py)
     t = time.perf_counter()
     scored, unsupported, routes = score_with_routes(segmented, scorers, cfg, engine, ctx.scorer_context,
                                                     routes=ctx.routes)
+    for s in scorers:
+        check_warnings.extend(getattr(s, "run_warnings", list)())
     if routes.fallback_error:
         check_warnings.append(f"routing: cross-lingual judge unavailable ({routes.fallback_error}); pairs outside "
                               f"a scorer's languages stay unscored")

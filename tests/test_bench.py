@@ -64,3 +64,33 @@ def test_bench_end_to_end_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert report["strategies"]["summac"]["computed_pairs"] == n
     assert len(report["sweeps"]["time_vs_pairs"]) >= 2 and "r2" in report["sweeps"]["time_vs_pairs_fit"]
     assert "engine ×" in capsys.readouterr().out
+
+
+def test_source_sweep_pair_sizes_and_rewrite() -> None:
+    from harness.bench_sources import make_pair
+
+    for n in (1_000, 50_000):
+        p = make_pair(n)
+        assert abs(len(p["source"]) - n) <= 1 and p == make_pair(n), "about n characters, seeded"
+        assert p["rewrite"].count(".") >= 1 and len(p["rewrite"]) < 5_000
+
+
+@pytest.mark.slow
+def test_source_sweep_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two real `harness run` processes; the report has stage seconds from run.json for each size."""
+    from harness.bench_sources import STAGES
+    from harness.bench_sources import main as sweep
+
+    assert sweep(["--source-sweep", "--sizes", "1000,4000", "--variants", "overlap/no-off-topic",
+                  "--out", str(tmp_path)]) == 0
+    (path,) = tmp_path.glob("source-sweep-*.json")
+    report = json.loads(path.read_text())
+    (variant,) = report["variants"].values()
+    sizes = [p["source_chars"] for p in variant["points"]]
+    assert sizes == [1000, 4000] and all(p["status"] == "ok" for p in variant["points"])
+    for p in variant["points"]:
+        assert set(STAGES) <= set(p["timings"]) and p["counts"]["pairs"] == 1 and p["model_inputs"] == 0
+    assert variant["points"][1]["counts"]["premises"] > variant["points"][0]["counts"]["premises"]
+    out = capsys.readouterr().out
+    assert "| overlap/no-off-topic | 4 KB |" in out and "growth exponent" in out
+    assert sweep(["--source-sweep", "--variants", "nope"]) == 2

@@ -51,11 +51,12 @@ def test_csv_and_parquet(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("rows", "expect"),
     [
-        ([{"id": "1", "source": "s"}], "row 1: missing field 'rewrite'"),
-        ([{"id": "1", "source": "s", "rewrite": "  "}], "row 1: field 'rewrite' is empty"),
+        ([{"id": "1", "source": "s"}], "line 1: missing field 'rewrite'"),
+        ([{"id": "1", "source": "s", "rewrite": "  "}], "line 1: field 'rewrite' is empty"),
         ([{"id": "1", "source": "s", "rewrite": "r"}, {"id": "1", "source": "s", "rewrite": "q"}],
-         "row 2: duplicate id '1'"),
-        ([{"id": "1", "source": "s", "rewrite": "r", "label": "maybe"}], "row 1: label 'maybe'"),
+         "line 2: duplicate id '1'"),
+        ([{"id": "1", "source": "s", "rewrite": "r", "label": "maybe"}],
+         "line 1: field 'label': value 'maybe' is not a label"),
         ([{"id": "1", "source": 5, "rewrite": "r"}], "field 'source' must be text"),
     ],
 )

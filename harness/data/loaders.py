@@ -10,6 +10,7 @@ import csv
 import gzip
 import json
 import math
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,43 +18,100 @@ from typing import Any
 from harness.config import DataConfig
 from harness.types import Pair
 
-__all__ = ["DataError", "iter_pairs", "load_pairs", "rows_to_pairs"]
+__all__ = ["LABEL_VOCABULARY", "LABEL_WORDS", "DataError", "iter_pairs", "load_pairs", "parse_label", "rows_to_pairs"]
 
 
 class DataError(ValueError):
     """Bad input data; the message is one line naming file, row and field."""
 
 
-def _open_text(path: Path) -> Any:
+CSV_FIELD_LIMIT = 1 << 28
+"""Largest CSV field accepted (256 MiB; the csv module's default of 128 KiB rejects a long source)."""
+
+
+def _open_binary(path: Path) -> Any:
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open("r", encoding="utf-8")
+        return gzip.open(path, "rb")
+    return path.open("rb")
 
 
-def _jsonl_rows(path: Path) -> Iterator[dict[str, Any]]:
-    with _open_text(path) as fh:
-        for n, line in enumerate(fh, 1):
+def _open_text(path: Path) -> Any:
+    """UTF-8 text; a leading byte-order mark is dropped (``utf-8-sig``); newlines are left to the reader."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open("r", encoding="utf-8-sig", newline="")
+
+
+def _decode_line(raw: bytes, path: Path, n: int) -> str:
+    try:
+        return raw.decode("utf-8-sig" if n == 1 else "utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(
+            f"{path}: line {n}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}); "
+            "re-encode the file as UTF-8"
+        ) from None
+
+
+class Position:
+    """Where the row being read sits in its file, as a user finds it in an editor ("line 8", "row 3 (line 5)");
+    readers update it before yielding each row."""
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+
+
+def _jsonl_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
+    """One JSON object per line; CRLF line ends and a BOM are accepted, a bad line is named by number."""
+    with _open_binary(path) as fh:
+        for n, raw in enumerate(fh, 1):
+            line = _decode_line(raw, path, n)
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise DataError(f"{path}: line {n}: not valid JSON ({e.msg})") from None
+                hint = " (the last line is cut off: was the file truncated?)" if not raw.endswith(b"\n") else ""
+                raise DataError(f"{path}: line {n}: not valid JSON ({e.msg}){hint}") from None
             if not isinstance(row, dict):
                 raise DataError(f"{path}: line {n}: expected a JSON object, got {type(row).__name__}")
+            pos.text = f"line {n}"
             yield row
 
 
-def _csv_rows(path: Path) -> Iterator[dict[str, Any]]:
+def _csv_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
+    """A header row then one record per row; quoted fields may hold newlines (RFC 4180)."""
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     with _open_text(path) as fh:
-        yield from csv.DictReader(fh)
+        reader = csv.DictReader(fh)
+        try:
+            for n, row in enumerate(reader, 1):
+                pos.text = f"row {n} (line {reader.line_num})"
+                if None in row:
+                    raise DataError(f"{path}: {pos.text}: more values than header columns "
+                                    f"({len(reader.fieldnames or [])})")
+                yield row
+        except csv.Error as e:
+            raise DataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from None
+        except UnicodeDecodeError as e:
+            raise DataError(f"{path}: not valid UTF-8 (byte 0x{e.object[e.start]:02x}); "
+                            "re-encode the file as UTF-8") from None
 
 
-def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
+def _parquet_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):  # lazily: never the whole file
-        yield from batch.to_pylist()
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise DataError(f"{path}: not a readable Parquet file ({first})") from None
+    n = 0
+    for batch in pf.iter_batches(batch_size=4096):  # lazily: never the whole file
+        for row in batch.to_pylist():
+            n += 1
+            pos.text = f"row {n}"
+            yield row
 
 
 def _hf_rows(cfg: DataConfig) -> Iterator[dict[str, Any]]:
@@ -92,7 +150,7 @@ def _seed_pair(cfg: DataConfig) -> Iterator[dict[str, Any]]:
     }
 
 
-def _rows(cfg: DataConfig) -> tuple[Iterable[dict[str, Any]], str]:
+def _rows(cfg: DataConfig, pos: Position) -> tuple[Iterable[dict[str, Any]], str]:
     if cfg.type == "seeds":
         return _seed_pair(cfg), str(cfg.path or cfg.source_file)
     if cfg.type == "hf":
@@ -102,45 +160,91 @@ def _rows(cfg: DataConfig) -> tuple[Iterable[dict[str, Any]], str]:
     if path.is_dir():
         raise DataError(f"{path}: is a folder; type {cfg.type!r} needs a file")
     reader = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}[cfg.type]
-    return reader(path), str(path)
+    return reader(path, pos), str(path)
 
 
-def _label(value: Any, where: str) -> float | None:
-    if value is None or value == "":
+LABEL_WORDS: dict[str, float] = {
+    "true": 1.0, "false": 0.0,
+    "faithful": 1.0, "unfaithful": 0.0,
+    "consistent": 1.0, "inconsistent": 0.0,
+    "supported": 1.0, "unsupported": 0.0,
+    "correct": 1.0, "incorrect": 0.0,
+}
+"""Named labels (matched case-insensitively, surrounding spaces ignored). "yes"/"no" are refused on purpose:
+in a yes/no column it is not clear whether "yes" means *faithful* or *has an error*."""
+
+LABEL_VOCABULARY = (
+    "a finite number (1 = faithful, 0 = not; graded values such as 0.5 or Likert 1-5 are kept), "
+    + "/".join(k for k, v in LABEL_WORDS.items() if v == 1.0) + " (= 1), "
+    + "/".join(k for k, v in LABEL_WORDS.items() if v == 0.0) + " (= 0); null, \"\" or NaN = unlabelled"
+)
+"""What a label may be, as printed in error messages and the README."""
+
+
+def parse_label(value: Any, where: str, column: str = "label") -> float | None:
+    """A gold label as a float (None = unlabelled); anything outside :data:`LABEL_VOCABULARY` is a
+    :class:`DataError` naming the row, the column and the value, since a silently mis-read label
+    corrupts every metric."""
+    if value is None:
         return None
     if isinstance(value, bool):
         return float(value)
-    if isinstance(value, str):
-        low = value.strip().lower()
-        named = {"faithful": 1.0, "consistent": 1.0, "correct": 1.0, "true": 1.0, "yes": 1.0,
-                 "unfaithful": 0.0, "inconsistent": 0.0, "incorrect": 0.0, "false": 0.0, "no": 0.0}
-        if low in named:
-            return named[low]
-        try:
-            value = float(low)
-        except ValueError:
-            raise DataError(f"{where}: label {value!r} is not a number or faithful/unfaithful") from None
-    try:
+    f: float | None = None
+    if isinstance(value, int | float):
         f = float(value)
-    except (TypeError, ValueError):
-        raise DataError(f"{where}: label {value!r} is not a number") from None
-    if math.isnan(f):
+    elif isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("", "nan"):
+            return None
+        if low in LABEL_WORDS:
+            return LABEL_WORDS[low]
+        try:
+            f = float(low)
+        except ValueError:
+            f = None
+    if f is not None and math.isnan(f):
         return None
+    if f is None or not math.isfinite(f):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise DataError(f"{where}: field {column!r}: value {shown} is not a label (allowed: {LABEL_VOCABULARY})")
     return f
 
 
-def rows_to_pairs(rows: Iterable[dict[str, Any]], cfg: DataConfig, origin: str) -> list[Pair]:
-    """Apply the field mapping; check every row; refuse duplicate ids."""
-    return list(_pairs_from_rows(rows, cfg, origin))
+def _check_text(value: Any, where: str, name: str, column: str) -> str:
+    """Source/rewrite text: a non-empty string without NUL characters or unpaired surrogates."""
+    label = f"field {column!r}" + (f" ({name})" if column != name else "")
+    if value is None:
+        raise DataError(f"{where}: {label} is empty (null)")
+    if not isinstance(value, str):
+        raise DataError(f"{where}: {label} must be text, got {type(value).__name__}")
+    if not value.strip():
+        raise DataError(f"{where}: {label} is empty" + (" (whitespace only)" if value else ""))
+    if "\x00" in value:
+        raise DataError(f"{where}: {label} contains a NUL character at offset {value.index(chr(0))} "
+                        "(binary data?)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise DataError(f"{where}: {label} has an unpaired surrogate at offset {e.start} "
+                        "(not valid Unicode text)") from None
+    return value
 
 
-def _pairs_from_rows(rows: Iterable[dict[str, Any]], cfg: DataConfig, origin: str) -> Iterator[Pair]:
+def rows_to_pairs(rows: Iterable[dict[str, Any]], cfg: DataConfig, origin: str,
+                  position: Position | None = None) -> list[Pair]:
+    """Apply the field mapping; check every row; refuse duplicate ids. Errors name the row by ``position``
+    (set by the file readers) or else by its number."""
+    return list(_pairs_from_rows(rows, cfg, origin, position))
+
+
+def _pairs_from_rows(rows: Iterable[dict[str, Any]], cfg: DataConfig, origin: str,
+                     position: Position | None = None) -> Iterator[Pair]:
     """:func:`rows_to_pairs`, one pair at a time (memory holds the ids seen, not the pairs)."""
     fm = cfg.fields
     n_pairs = 0
     seen: set[str] = set()
     for n, row in enumerate(rows, 1):
-        where = f"{origin}: row {n}"
+        where = f"{origin}: {position.text if position is not None and position.text else f'row {n}'}"
         if cfg.type == "seeds":
             src, rw, pid, label, group = row["source"], row["rewrite"], row["id"], None, None
         else:
@@ -152,16 +256,16 @@ def _pairs_from_rows(rows: Iterable[dict[str, Any]], cfg: DataConfig, origin: st
                     )
             src, rw = row[fm.source], row[fm.rewrite]
             if fm.id and fm.id in row and row[fm.id] not in (None, ""):
+                if isinstance(row[fm.id], bool) or not isinstance(row[fm.id], str | int | float):
+                    raise DataError(f"{where}: field {fm.id!r} (id) must be text or a number, "
+                                    f"got {type(row[fm.id]).__name__}")
                 pid = str(row[fm.id])
             else:
                 pid = f"{cfg.name}-{n}"
-            label = _label(row.get(fm.label), where) if fm.label else None
+            label = parse_label(row.get(fm.label), where, fm.label) if fm.label else None
             group = str(row[fm.group]) if fm.group and row.get(fm.group) is not None else None
-        for name, val in (("source", src), ("rewrite", rw)):
-            if not isinstance(val, str):
-                raise DataError(f"{where}: field {name!r} must be text, got {type(val).__name__}")
-            if not val.strip():
-                raise DataError(f"{where}: field {name!r} is empty")
+        src = _check_text(src, where, "source", fm.source if cfg.type != "seeds" else "source")
+        rw = _check_text(rw, where, "rewrite", fm.rewrite if cfg.type != "seeds" else "rewrite")
         if pid in seen:
             raise DataError(f"{where}: duplicate id {pid!r}")
         seen.add(pid)
@@ -176,21 +280,23 @@ def _pairs_from_rows(rows: Iterable[dict[str, Any]], cfg: DataConfig, origin: st
 def iter_pairs(cfg: DataConfig) -> tuple[Iterator[Pair], str]:
     """One dataset's pairs, read lazily (the streaming executors' input), and where they come from; errors
     as :func:`load_pairs`, raised when the bad row is reached."""
-    rows, origin = _rows(cfg)
+    pos = Position()
+    rows, origin = _rows(cfg, pos)
 
     def pairs() -> Iterator[Pair]:
         try:
-            yield from _pairs_from_rows(rows, cfg, origin)
-        except (OSError, UnicodeDecodeError, csv.Error) as e:
-            raise DataError(f"{origin}: cannot read ({e})") from None
+            yield from _pairs_from_rows(rows, cfg, origin, pos)
+        except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as e:
+            raise DataError(f"{origin}: cannot read ({type(e).__name__}: {e})") from None
 
     return pairs(), origin
 
 
 def load_pairs(cfg: DataConfig) -> tuple[list[Pair], str]:
     """Load one dataset; returns the pairs and a description of where they came from."""
-    rows, origin = _rows(cfg)
+    pos = Position()
+    rows, origin = _rows(cfg, pos)
     try:
-        return rows_to_pairs(rows, cfg, origin), origin
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise DataError(f"{origin}: cannot read ({e})") from None
+        return rows_to_pairs(rows, cfg, origin, pos), origin
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as e:
+        raise DataError(f"{origin}: cannot read ({type(e).__name__}: {e})") from None

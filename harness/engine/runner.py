@@ -241,14 +241,8 @@ class Engine:
 
     @contextlib.contextmanager
     def _progress(self, total: int, desc: str) -> Iterator[Callable[[int], None]]:
-        if not self.progress:
-            yield lambda n: None
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+        """A bar on a terminal, plain lines in logs (see :mod:`harness.engine.progress`)."""
+        from harness.engine.progress import progress
 
-        with Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            transient=True,
-        ) as bar:
-            task = bar.add_task(desc, total=total)
-            yield lambda n: bar.advance(task, n)
+        with progress(total, desc, enabled=self.progress) as advance:
+            yield advance

@@ -100,10 +100,12 @@ def _pair_scores(row: dict[str, Any]) -> PairScores:
 def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] | None = None,
         console: Any = None) -> RunResult:
     """Score the config's pairs and (``write``) write ``<output_dir>/<run-id>/``."""
+    from harness.results.preflight import check_output_locations
     from harness.stages import merge_stats
 
     t0 = time.perf_counter()
     created = _dt.datetime.now(_dt.UTC)
+    check_output_locations(cfg.output_dir if write else None, cfg.runtime.cache)  # before any model work
     executor = _executor(cfg)
     datasets = _scan(cfg)
     timings: dict[str, float] = {"load_data": time.perf_counter() - t0}
@@ -124,12 +126,16 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
             t = time.perf_counter()
             info: dict[str, Any] = {}
             timings["write_blocks"] = 0.0
+            from harness.engine.progress import progress
+
             try:
-                for block, out in executor.run_blocks(cfg, todo(), info):
-                    tw = time.perf_counter()
-                    store.write(block.index, block.digest, out.claims, out.pairs, out.stats)
-                    timings["write_blocks"] += time.perf_counter() - tw
-                    stats[block.index] = out.stats
+                with progress(sum(d.n_pairs for d in datasets), "pairs", enabled=cfg.runtime.progress) as advance:
+                    for block, out in executor.run_blocks(cfg, todo(), info):
+                        tw = time.perf_counter()
+                        store.write(block.index, block.digest, out.claims, out.pairs, out.stats)
+                        timings["write_blocks"] += time.perf_counter() - tw
+                        stats[block.index] = out.stats
+                        advance(len(out.pairs))
             except BaseException:
                 if not stats:  # nothing worth resuming: leave no trace; else keep the blocks for a rerun
                     store.remove()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ __all__ = [
     "LoadedModel",
     "ModelUnavailableError",
     "Task",
+    "WeightsFormat",
     "load_model",
     "resolve_source",
     "weights_sha256",
@@ -30,6 +32,33 @@ __all__ = [
 Task = Literal["classification", "question_answering", "seq2seq"]
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+WeightsFormat = Literal["safetensors", "pickle-weights-only"]
+"""How weights were read: ``safetensors`` (plain tensors, no code) or a pickle ``.bin`` read with torch's
+weights-only unpickler (refuses anything but tensors and plain containers). Never full pickle."""
+
+
+def weights_format(folder: Path) -> WeightsFormat | None:
+    """The format transformers will load from ``folder`` (it prefers safetensors when both exist)."""
+    if any(folder.glob("*.safetensors")):
+        return "safetensors"
+    if any(folder.glob("pytorch_model*.bin")):
+        return "pickle-weights-only"
+    return None
+
+
+def _remote_code_note(folder: Path) -> str:
+    import json
+
+    try:
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if isinstance(cfg, dict) and cfg.get("auto_map"):
+        return ("; its config.json asks for the model's own Python code (auto_map), which harness never runs "
+                "(trust_remote_code stays off): use a model with a built-in transformers architecture")
+    return ""
 
 
 class ModelUnavailableError(RuntimeError):
@@ -90,7 +119,15 @@ def resolve_source(cfg: ModelConfig) -> tuple[str, bool]:
     if p.is_dir():
         if not (p / "config.json").exists():
             raise ModelUnavailableError(f"model directory {p} has no config.json")
+        if weights_format(p) is None:
+            raise ModelUnavailableError(
+                f"model directory {p} has no weights (model.safetensors, model-*.safetensors or "
+                "pytorch_model*.bin); save the model there with save_pretrained"
+            )
         return str(p.resolve()), True
+    if p.exists():
+        raise ModelUnavailableError(f"model {cfg.id!r} is a file; model.id needs a folder (config.json + weights), "
+                                    "a hub id or 'embedded'")
     if cfg.id.startswith((".", "/", "~")):
         raise ModelUnavailableError(f"model directory {cfg.id} does not exist")
     from huggingface_hub import try_to_load_from_cache
@@ -126,7 +163,8 @@ def load_model(cfg: ModelConfig, task: Task, dtype: str = "fp32", device: str = 
         model, tokenizer, meta = load_embedded(dtype=torch_dtype)
         info = ModelInfo(
             role="nli", id="embedded", revision=str(meta.get("version")),
-            weight_sha256=meta.get("adapter_sha256"), languages=list(cfg.languages or ("en",)),
+            weight_sha256=meta.get("adapter_sha256"), weights_format="safetensors",
+            languages=list(cfg.languages or ("en",)),
             labels={str(k): v for k, v in model.config.id2label.items()},
         )
         return LoadedModel(model.to(device).eval(), tokenizer, info)
@@ -134,13 +172,20 @@ def load_model(cfg: ModelConfig, task: Task, dtype: str = "fp32", device: str = 
     source, local_only = resolve_source(cfg)
     from transformers import AutoTokenizer
 
-    kwargs: dict[str, Any] = {"revision": cfg.revision, "local_files_only": local_only}
+    # Never run a model repository's own code, never unpickle arbitrary objects: both explicit here so that
+    # a transformers default changing cannot turn them on.
+    kwargs: dict[str, Any] = {"revision": cfg.revision, "local_files_only": local_only, "trust_remote_code": False}
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-        model = _auto_class(task).from_pretrained(source, dtype=torch_dtype, **kwargs)
-    except OSError as e:
+        model = _auto_class(task).from_pretrained(source, dtype=torch_dtype, weights_only=True, **kwargs)
+    except (OSError, ValueError, pickle.UnpicklingError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelUnavailableError(f"cannot load model {cfg.id!r}: {first}") from None
+        if isinstance(e, pickle.UnpicklingError) or "Weights only load failed" in str(e):
+            first = ("its pytorch_model.bin holds more than plain tensors, and harness reads .bin files only with "
+                     "torch's weights-only loader; convert the model to safetensors")
+        folder = Path(source) if Path(source).is_dir() else None
+        note = _remote_code_note(folder) if folder is not None else ""
+        raise ModelUnavailableError(f"cannot load model {cfg.id!r}: {first[:300]}{note}") from None
     folder = Path(source) if Path(source).is_dir() else _cached_folder(cfg)
     info = ModelInfo(
         role={"classification": "nli", "question_answering": "question_answering",
@@ -148,6 +193,7 @@ def load_model(cfg: ModelConfig, task: Task, dtype: str = "fp32", device: str = 
         id=cfg.id,
         revision=cfg.revision or getattr(model.config, "_commit_hash", None),
         weight_sha256=weights_sha256(folder) if folder else None,
+        weights_format=weights_format(folder) if folder else None,
         languages=list(cfg.languages or ("en",)),
         labels={str(k): v for k, v in (getattr(model.config, "id2label", None) or {}).items()},
     )

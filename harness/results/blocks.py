@@ -48,8 +48,14 @@ class BlockStore:
         self.folder = folder
         self.formats = tuple(formats)
         self._lock_fh: Any = None
+        self._created: list[Path] = []
+        """Folders above the work folder that this store created (removed again if left empty)."""
 
     def __enter__(self) -> BlockStore:
+        parent = self.folder.parent
+        while not parent.exists():
+            self._created.append(parent)
+            parent = parent.parent
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock_fh = open(self.folder / "lock", "w")
         try:
@@ -153,3 +159,6 @@ class BlockStore:
         self.__exit__()
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(self.folder)
+        for folder in self._created:  # innermost first; a failed run leaves no empty output folder behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()

@@ -7,7 +7,7 @@ same inputs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -103,6 +103,9 @@ class ModelInfo(_Row):
     id: str
     revision: str | None = None
     weight_sha256: str | None = None
+    weights_format: Literal["safetensors", "pickle-weights-only"] | None = None
+    """How the weights were read: safetensors, or a pickle .bin through torch's weights-only loader (never a
+    full unpickle, so loading cannot run code); None for runs recorded before this field existed."""
     languages: list[str] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
     """The model's id2label as read from its config."""

@@ -120,7 +120,13 @@ def _scan(text: str, lo: int, hi: int, max_chars: int) -> list[QuoteSpan]:
     spans: list[QuoteSpan] = []
     kept = [(s, e, om, cm) for s, e, om, cm in found if e - s <= max_chars and e - s > 2]
     kept.sort(key=lambda t: (t[0], -t[1]))
+    # The stack above makes quotes nest or stay apart, never cross, so sorted by (start, -end) a quote's
+    # depth is the number of still-open quotes before it: linear, where counting containers pairwise was
+    # quadratic on a long line full of quotes.
+    open_ends: list[int] = []
     for s, e, om, cm in kept:
-        depth = sum(1 for s2, e2, _, _ in kept if s2 < s and e <= e2)
-        spans.append(QuoteSpan(s, e, s + 1, e - 1, depth, om, cm))
+        while open_ends and open_ends[-1] <= s:
+            open_ends.pop()
+        spans.append(QuoteSpan(s, e, s + 1, e - 1, len(open_ends), om, cm))
+        open_ends.append(e)
     return spans

@@ -22,6 +22,7 @@ order and never overlap.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -111,7 +112,9 @@ def line_units(text: str) -> list[Span]:
         is_list = lm is not None and not _looks_like_number_sentence(text, ls, le)
         if is_list and lm is not None:
             s = lm.end()
-        if cur is not None and not is_list and _continues(text[cur[0]:cur[1]], text[s:e]):
+        # only the joined line's tail matters to _continues (its length is >= 50 either way); slicing the
+        # whole joined line made hard-wrapped text quadratic
+        if cur is not None and not is_list and _continues(text[max(cur[0], cur[1] - 256):cur[1]], text[s:e]):
             cur[1] = e
             continue
         if cur:
@@ -146,16 +149,30 @@ def _strip(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
+_MAX_TOKEN = 256
+"""The token before a full stop is read back at most this far: abbreviations, initials, URLs and numbers
+are decided by its end, and an unbounded walk made a long run without spaces (a base64 blob, "a.b.a.b…")
+quadratic."""
+
+
+_TRAILING_TOKEN = re.compile(r"\S*\Z")
+
+
 def _token_before(text: str, lo: int, p: int) -> str:
-    i = p
-    while i > lo and not text[i - 1].isspace():
-        i -= 1
-    return text[i:p].lstrip(_OPENING)
+    window = text[max(lo, p - _MAX_TOKEN):p]
+    return window[_TRAILING_TOKEN.search(window).start():].lstrip(_OPENING)  # type: ignore[union-attr]
 
 
 def _word_after(text: str, q: int, hi: int) -> str:
     m = re.match(r"[^\W\d_]+", text[q:hi])
     return m.group(0) if m else ""
+
+
+def _inside(protected: list[tuple[int, int]], p: int, e: int) -> bool:
+    """Is ``text[p:e]`` strictly inside one of the ``protected`` spans (sorted, non-overlapping)?
+    A binary search: a long line full of quotes stays linear."""
+    k = bisect.bisect_left(protected, (p, -1)) - 1  # the last span starting before p
+    return k >= 0 and e < protected[k][1]
 
 
 def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tuple[int, int]],
@@ -167,9 +184,8 @@ def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tu
     lower-case word."""
     if e >= hi:
         return False
-    for qs, qe in protected:
-        if qs < p and e < qe:
-            return False  # inside a quote, and the quote does not close with this punctuation
+    if _inside(protected, p, e):
+        return False  # inside a quote, and the quote does not close with this punctuation
     q = e
     while q < hi and text[q].isspace():
         q += 1

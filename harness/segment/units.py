@@ -115,25 +115,51 @@ def _offset(unit: Segment, a: int, b: int) -> Segment:
     return Segment(0, s, e, unit.text[a:b], unit.kind)
 
 
+def _largest_fitting(n_max: int, fits: Callable[[int], bool], guess: int = 1) -> int:
+    """Largest n in [1, n_max] with ``fits(n)`` (``fits(1)`` is known true; fits is monotone enough).
+
+    Galloping from ``guess`` (the previous window's size: neighbouring windows are alike, so two or three
+    probes usually settle it), then bisecting. Each probe costs about its n, so the cost follows the answer;
+    bisecting [1, n_max] from the middle tokenised half of a book for every window (quadratic)."""
+    guess = max(1, min(guess, n_max))
+    if fits(guess):
+        lo, step = guess, 1
+        while lo + step <= n_max and fits(lo + step):
+            lo += step
+            step *= 2
+        hi = min(n_max, lo + step - 1)
+    else:
+        bad, step = guess, 1  # fits(bad) is false
+        while True:
+            lo = max(1, bad - step)
+            if lo == 1 or fits(lo):
+                break
+            bad, step = lo, step * 2
+        hi = bad - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def _word_windows(text: str, unit: Segment, max_tokens: int, count_tokens: CountTokens) -> list[Segment]:
     """Overlapping word windows (a quarter overlap) each within the limit."""
     words = [(m.start() + unit.start, m.end() + unit.start) for m in _WORD.finditer(unit.text)]
     out: list[Segment] = []
     i = 0
+    n = 1
     while i < len(words):
-        # largest n with words[i:i+n] within the limit (binary search; count is monotone enough)
-        lo, hi = 1, len(words) - i
         if count_tokens(text[words[i][0]:words[i][1]]) > max_tokens:
             out.extend(_char_pieces(text, words[i][0], words[i][1], max_tokens, count_tokens, unit.kind))
             i += 1
             continue
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if count_tokens(text[words[i][0]:words[i + mid - 1][1]]) <= max_tokens:
-                lo = mid
-            else:
-                hi = mid - 1
-        n = lo
+        def fits(k: int, i: int = i) -> bool:
+            return count_tokens(text[words[i][0]:words[i + k - 1][1]]) <= max_tokens
+
+        n = _largest_fitting(len(words) - i, fits, guess=n)
         a, b = words[i][0], words[i + n - 1][1]
         out.append(Segment(0, a, b, text[a:b], unit.kind))
         if i + n >= len(words):
@@ -147,16 +173,14 @@ def _char_pieces(
 ) -> list[Segment]:
     """A single 'word' over the limit (a long URL): cut into character pieces."""
     out = []
+    n = 1
     while a < b:
-        lo, hi = 1, b - a
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if count_tokens(text[a:a + mid]) <= max_tokens:
-                lo = mid
-            else:
-                hi = mid - 1
-        out.append(Segment(0, a, a + lo, text[a:a + lo], kind))
-        a += lo
+        def fits(k: int, a: int = a) -> bool:
+            return count_tokens(text[a:a + k]) <= max_tokens
+
+        n = _largest_fitting(b - a, fits, guess=n)
+        out.append(Segment(0, a, a + n, text[a:a + n], kind))
+        a += n
     return out
 
 
@@ -165,11 +189,14 @@ def coverage(text: str, units: list[Segment]) -> float:
     "- " or "1. " at line starts are not content, so they do not count)."""
     markers = [(m.start(), m.end()) for m in _LIST_AT_LINE_START.finditer(text)]
     if markers:
-        chars = list(text)
+        parts: list[str] = []
+        pos = 0
         for a, b in markers:
-            chars[a:b] = " " * (b - a)
-        text = "".join(chars)
-    total = sum(1 for c in text if not c.isspace())
+            parts.extend((text[pos:a], " " * (b - a)))
+            pos = b
+        parts.append(text[pos:])
+        text = "".join(parts)
+    total = _non_space(text)
     if total == 0:
         return 1.0
     iv = sorted((u.start, u.end) for u in units)
@@ -179,8 +206,13 @@ def coverage(text: str, units: list[Segment]) -> float:
             merged[-1][1] = max(merged[-1][1], e)
         else:
             merged.append([s, e])
-    inside = sum(1 for s, e in merged for c in text[s:e] if not c.isspace())
+    inside = sum(_non_space(text[s:e]) for s, e in merged)
     return inside / total
+
+
+def _non_space(s: str) -> int:
+    """Characters that are not whitespace (``str.split`` and ``str.isspace`` agree on what whitespace is)."""
+    return sum(map(len, s.split()))
 
 
 def segment_pair(
@@ -199,6 +231,9 @@ def segment_pair(
     p = cfg.premises
     prem = premise_units(pair.source, p.unit, p.size, p.stride)
     if max_premise_tokens is not None and count_tokens is not None:
+        prime = getattr(count_tokens, "prime", None)
+        if prime is not None:  # a counter that can count all units in one batched call (see TokenCounter)
+            prime([u.text for u in prem])
         fitted: list[Segment] = []
         for u in prem:
             fitted.extend(fit_to_limit(pair.source, u, max_premise_tokens, count_tokens))

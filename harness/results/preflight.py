@@ -1,0 +1,54 @@
+"""Checks made before any model work: can the run's outputs (run folder, output cache) be written?
+
+A run that computes for an hour and then fails on ``NotADirectoryError`` wastes the hour; these checks
+take microseconds and create nothing, so a failed check leaves the disk as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["OutputLocationError", "check_output_locations", "check_writable_folder"]
+
+
+class OutputLocationError(ValueError):
+    """An output path that cannot be written; the message is one line naming the path and the setting."""
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = path
+    while not p.exists() and not p.is_symlink():
+        if p.parent == p:
+            break
+        p = p.parent
+    return p
+
+
+def check_writable_folder(folder: Path, setting: str) -> None:
+    """``folder`` exists as a writable folder, or can be created (its nearest existing ancestor is a
+    writable folder). Raises :class:`OutputLocationError` otherwise; creates nothing."""
+    folder = folder.expanduser()
+    existing = _nearest_existing(folder.absolute())
+    if existing.is_symlink() and not existing.exists():
+        raise OutputLocationError(f"{setting}: {existing} is a broken symbolic link (output folder {folder})")
+    if not existing.is_dir():
+        what = "is a file" if existing.is_file() else "is not a folder"
+        where = "" if existing == folder.absolute() else f" (needed for {folder})"
+        raise OutputLocationError(f"{setting}: {existing} {what}, so no folder can be made there{where}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputLocationError(f"{setting}: folder {existing} is not writable (needed for {folder})")
+
+
+def check_output_locations(output_dir: str | None, cache: str | None) -> None:
+    """Both places a run writes: the results folder and the sqlite output cache (None = not written)."""
+    if output_dir is not None:
+        check_writable_folder(Path(output_dir), "output_dir")
+    if cache is not None:
+        path = Path(cache).expanduser()
+        if path.is_dir():
+            raise OutputLocationError(f"runtime.cache: {path} is a folder; give a file path such as "
+                                      f"{path / 'cache.sqlite'}")
+        if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+            raise OutputLocationError(f"runtime.cache: {path} is not readable and writable")
+        check_writable_folder(path.parent, "runtime.cache")
