@@ -30,6 +30,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "overlap/default-checks": {"scorers": [{"type": "overlap"}]},
     "nli-embedded/no-off-topic": {"scorers": [{"type": "nli", "model": {"id": "embedded"}}],
                                   "checks": {"off_topic": False}},
+    "nli-embedded/default-checks": {"scorers": [{"type": "nli", "model": {"id": "embedded"}}]},
 }
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 STAGES = ("load_data", "load_models", "segment", "checks", "score", "aggregate", "total")
