@@ -148,6 +148,27 @@ class ModelConfig(_Strict):
     languages: tuple[str, ...] | None = None
     """Languages the model supports (ISO 639-1), or None = take the model's declared languages
     (embedded: English; hub models: ``["en"]`` unless given)."""
+    labels: dict[str, int | tuple[int, ...]] | None = None
+    """Classifiers only: which class index means what, used instead of the model's ``id2label``. Three-way
+    keys ``entailment`` / ``neutral`` / ``contradiction`` or two-way ``supported`` / ``unsupported``
+    (MiniCheck: ``{supported: 1, unsupported: 0}``); every class index once. Needed for generic
+    ``id2label`` names (``LABEL_0``, ``"0"``/``"1"``), which are refused without it."""
+
+    @field_validator("labels")
+    @classmethod
+    def _label_keys(cls, v: dict[str, int | tuple[int, ...]] | None) -> dict[str, int | tuple[int, ...]] | None:
+        if v is None:
+            return v
+        three, two = {"entailment", "neutral", "contradiction"}, {"supported", "unsupported"}
+        keys = set(v)
+        if not (keys <= three and "entailment" in keys) and not (keys <= two and "supported" in keys):
+            raise ValueError(
+                f"labels keys must be entailment/neutral/contradiction (entailment required) or "
+                f"supported/unsupported (supported required), not a mix; got {sorted(keys)}")
+        idx = [i for x in v.values() for i in ((x,) if isinstance(x, int) else x)]
+        if any(i < 0 for i in idx) or len(idx) != len(set(idx)):
+            raise ValueError(f"labels: each class index at most once and >= 0; got {v}")
+        return v
 
 
 class _ScorerBase(_Strict):
@@ -161,12 +182,25 @@ class _ScorerBase(_Strict):
 class NLIScorerConfig(_ScorerBase):
     type: Literal["nli"]
     model: ModelConfig = ModelConfig()
-    claim_score: Literal["entail", "entail_minus_contradict"] = "entail"
-    """``entail``: max over premises of P(entail); ``entail_minus_contradict``: SummaC-ZS style."""
+    claim_score: Literal["entail", "summac_zs", "max_entail_minus_contradict"] = "entail"
+    """``entail``: max over premises of P(entail); ``summac_zs``: SummaC-ZS's max over premises of P(entail)
+    minus max over premises of P(contradict) (two independent maxima); ``max_entail_minus_contradict``: max
+    over premises of (P(entail) - P(contradict)), one premise for both (not SummaC). The old name
+    ``entail_minus_contradict`` is refused: it meant the latter but was documented as SummaC-ZS."""
     supported_threshold: float = 0.5
     """P(entail) of the best premise at or above which a claim is ``supported``."""
     contradicted_threshold: float = 0.5
     """P(contradict) at or above which an unsupported claim is ``contradicted``."""
+    @field_validator("claim_score", mode="before")
+    @classmethod
+    def _renamed_claim_score(cls, v: Any) -> Any:
+        if v == "entail_minus_contradict":
+            raise ValueError(
+                "claim_score 'entail_minus_contradict' was renamed: it computed max over premises of "
+                "(P(entail) - P(contradict)), which is not SummaC-ZS; use 'max_entail_minus_contradict' for that "
+                "number, or 'summac_zs' for SummaC-ZS's max P(entail) - max P(contradict)")
+        return v
+
     premise_top_k: int | None = Field(default=None, ge=1)
     """Score each claim only against the k premise units sharing most content words with it (``None``: all
     units). A CPU-time shortcut for long sources: the best-entailing unit is almost always a high-overlap one."""
