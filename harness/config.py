@@ -29,6 +29,8 @@ __all__ = [
     "RuntimeConfig",
     "ScorerConfig",
     "SegmentationConfig",
+    "SummaCConvScorerConfig",
+    "SummaCZSScorerConfig",
     "apply_overrides",
     "config_hash",
     "load_config",
@@ -174,7 +176,9 @@ class ModelConfig(_Strict):
 class _ScorerBase(_Strict):
     name: str | None = None
     """Column name in the outputs; defaults to the scorer type (must be unique within a run)."""
-    pair_aggregation: Literal["mean", "min"] = "mean"
+    pair_aggregation: Literal["mean", "min", "logit_mean"] = "mean"
+    """How claim scores make the pair score: ``mean``, ``min``, or ``logit_mean`` = sigmoid of the mean
+    claim logit (SummaC-Conv's rule: its pair score is the head applied to the mean claim row)."""
     weight: float = Field(default=1.0, ge=0.0)
     """Weight of this scorer in the combined pair score."""
 
@@ -269,8 +273,59 @@ class QAScorerConfig(_ScorerBase):
         return v
 
 
+class _SummaCBase(_ScorerBase):
+    model: ModelConfig = ModelConfig(id="tals/albert-xlarge-vitaminc-mnli", max_length=500)
+    """The NLI backbone (paper: ``tals/albert-xlarge-vitaminc-mnli``, labels SUPPORTS/REFUTES/NOT ENOUGH INFO);
+    ``max_length`` 500 as in SummaC (pair truncation ``longest_first``)."""
+    granularity: Literal["sentence", "paragraph", "2sents", "document"] = "sentence"
+    """Source units (SummaC's document granularity); claims are the run's claim units (``segmentation.claims``;
+    ``sentence`` = SummaC's sentence granularity)."""
+    max_doc_units: int = Field(default=100, ge=1)
+    """Only the first N source units are scored (SummaC's ``max_doc_sents``)."""
+    min_unit_chars: int = Field(default=10, ge=0)
+    """Source units and claims of at most this many characters are dropped (SummaC keeps ``len > 10``)."""
+
+
+class SummaCZSScorerConfig(_SummaCBase):
+    """SummaC-ZS (Laban et al. 2022, tingofurro/summac): per claim max P(entail) - max P(contradict) over
+    source units; pair = mean over claims."""
+
+    type: Literal["summac_zs"]
+    op1: Literal["max", "mean", "min"] = "max"
+    """How each of P(entail) and P(contradict) is reduced over source units (SummaC ``op1``)."""
+    use_ent: bool = True
+    use_con: bool = True
+    """``use_con: false`` scores P(entail) alone; ``use_ent: false`` scores 1 - P(contradict)."""
+    supported_threshold: float = 0.5
+    """P(entail) of the best unit at or above which a claim is ``supported``."""
+    contradicted_threshold: float = 0.5
+    """P(contradict) of the worst unit at or above which an unsupported claim is ``contradicted``."""
+
+    @model_validator(mode="after")
+    def _some_signal(self) -> SummaCZSScorerConfig:
+        if not (self.use_ent or self.use_con):
+            raise ValueError("summac_zs needs use_ent or use_con")
+        return self
+
+
+class SummaCConvScorerConfig(_SummaCBase):
+    """SummaC-Conv: a histogram of P(entail) over source units per claim, a learned 23->1 row score, the
+    mean over the first 10 claims, a 3->2 head. Published weights (vitc, sentence, percentile bins) ship."""
+
+    type: Literal["summac_conv"]
+    pair_aggregation: Literal["mean", "min", "logit_mean"] = "logit_mean"
+    max_claims: int = Field(default=10, ge=1)
+    """Only the first N claims are scored (SummaC-Conv's ``n_rows``); later claims are ``not_checkable``."""
+    weights_file: str | None = None
+    """A SummaC-Conv ``.bin`` state dict (mlp 23->1, layer_final 3->2; loaded tensor-only) instead of the
+    shipped ``summac_conv_vitc_sent_perc_e`` weights."""
+    supported_threshold: float = 0.5
+    """Claim score (P(consistent) of the claim's own row) at or above which a claim is ``supported``."""
+
+
 ScorerConfig = Annotated[
-    NLIScorerConfig | OverlapScorerConfig | QAScorerConfig, Field(discriminator="type")
+    NLIScorerConfig | OverlapScorerConfig | QAScorerConfig | SummaCZSScorerConfig | SummaCConvScorerConfig,
+    Field(discriminator="type"),
 ]
 
 

@@ -18,6 +18,8 @@ _ALIASES = {
     "neutral": "neutral", "not_entailment": "neutral", "non_entailment": "neutral", "not entailment": "neutral",
     "contradiction": "contradiction", "contradict": "contradiction", "contradicted": "contradiction",
     "refuted": "contradiction",
+    # VitaminC (tals/albert-*-vitaminc*, SummaC's backbone): SUPPORTS / REFUTES / NOT ENOUGH INFO
+    "supports": "entailment", "refutes": "contradiction", "not enough info": "neutral", "not_enough_info": "neutral",
 }
 
 

@@ -61,6 +61,8 @@ def scorer(type_name: str) -> Callable[[ScorerFactory], ScorerFactory]:
 SCORERS.register("nli", "harness.scorers.nli:build_nli_scorer")
 SCORERS.register("overlap", "harness.scorers.overlap:build_overlap_scorer")
 SCORERS.register("qa", "harness.scorers.qa:build_qa_scorer")
+SCORERS.register("summac_zs", "harness.scorers.summac:build_summac_zs_scorer")
+SCORERS.register("summac_conv", "harness.scorers.summac:build_summac_conv_scorer")
 
 
 def build_scorer(config: Any, context: ScorerContext) -> Scorer:
