@@ -21,6 +21,7 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "FieldMap",
+    "MiniCheckScorerConfig",
     "ModelConfig",
     "NLIScorerConfig",
     "OverlapScorerConfig",
@@ -323,8 +324,26 @@ class SummaCConvScorerConfig(_SummaCBase):
     """Claim score (P(consistent) of the claim's own row) at or above which a claim is ``supported``."""
 
 
+class MiniCheckScorerConfig(_ScorerBase):
+    """MiniCheck (Tang et al. 2024, Liyan06/MiniCheck): each claim whole against greedy sentence-packed chunks
+    of the source; claim score = max over chunks of P(supported)."""
+
+    type: Literal["minicheck"]
+    model: ModelConfig = ModelConfig(id="lytang/MiniCheck-Flan-T5-Large")
+    """``lytang/MiniCheck-RoBERTa-Large``, ``lytang/MiniCheck-DeBERTa-v3-Large`` or ``lytang/MiniCheck-Flan-T5-Large``
+    (or a local copy). ``max_length`` left unset = MiniCheck's: 512 (RoBERTa), 2048 (DeBERTa, Flan-T5). Without
+    ``labels``, class 1 is "supported" (MiniCheck's convention; these models' id2label is just "0"/"1")."""
+    architecture: Literal["auto", "roberta", "deberta", "flan-t5"] = "auto"
+    """Which MiniCheck recipe; ``auto`` reads the model's ``model_type`` (t5 -> flan-t5, deberta-v2 -> deberta)."""
+    chunk_size: int | None = Field(default=None, ge=1)
+    """Source chunk size: model tokens for RoBERTa/DeBERTa (default 400), whitespace words for Flan-T5 (500)."""
+    supported_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """P(supported) at or above which a claim is ``supported`` (MiniCheck's published threshold is 0.5)."""
+
+
 ScorerConfig = Annotated[
-    NLIScorerConfig | OverlapScorerConfig | QAScorerConfig | SummaCZSScorerConfig | SummaCConvScorerConfig,
+    NLIScorerConfig | OverlapScorerConfig | QAScorerConfig | SummaCZSScorerConfig | SummaCConvScorerConfig
+    | MiniCheckScorerConfig,
     Field(discriminator="type"),
 ]
 

@@ -23,6 +23,7 @@ __all__ = [
     "ModelUnavailableError",
     "Task",
     "load_model",
+    "model_type",
     "resolve_source",
     "weights_sha256",
 ]
@@ -152,6 +153,21 @@ def load_model(cfg: ModelConfig, task: Task, dtype: str = "fp32", device: str = 
         labels={str(k): v for k, v in (getattr(model.config, "id2label", None) or {}).items()},
     )
     return LoadedModel(model.to(device).eval(), tokenizer, info)
+
+
+def model_type(cfg: ModelConfig) -> str:
+    """The ``model_type`` in a model's config.json (``roberta``, ``deberta-v2``, ``t5``, ...), without its weights."""
+    if cfg.id == "embedded":
+        return "embedded"
+    source, local_only = resolve_source(cfg)
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(source, revision=cfg.revision, local_files_only=local_only)
+    except (OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelUnavailableError(f"cannot read the config of model {cfg.id!r}: {first}") from None
+    return str(config.model_type)
 
 
 def _cached_folder(cfg: ModelConfig) -> Path | None:

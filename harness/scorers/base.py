@@ -63,6 +63,7 @@ SCORERS.register("overlap", "harness.scorers.overlap:build_overlap_scorer")
 SCORERS.register("qa", "harness.scorers.qa:build_qa_scorer")
 SCORERS.register("summac_zs", "harness.scorers.summac:build_summac_zs_scorer")
 SCORERS.register("summac_conv", "harness.scorers.summac:build_summac_conv_scorer")
+SCORERS.register("minicheck", "harness.scorers.minicheck:build_minicheck_scorer")
 
 
 def build_scorer(config: Any, context: ScorerContext) -> Scorer:
