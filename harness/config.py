@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = [
     "CONFIG_VERSION",
+    "AlignScoreScorerConfig",
     "ChecksConfig",
     "CombineConfig",
     "ConfigError",
@@ -341,9 +342,28 @@ class MiniCheckScorerConfig(_ScorerBase):
     """P(supported) at or above which a claim is ``supported`` (MiniCheck's published threshold is 0.5)."""
 
 
+class AlignScoreScorerConfig(_ScorerBase):
+    """AlignScore (Zha et al. 2023, yuh-zha/AlignScore): claim sentences against sentence-aligned ~350-word source
+    chunks; max over chunks, mean over the claim's sentences (mode ``nli_sp``)."""
+
+    type: Literal["alignscore"]
+    checkpoint: ModelConfig = ModelConfig(id="yzha/AlignScore")
+    """Where the Lightning checkpoint lives: a hub repo (pin ``revision``) or a local folder."""
+    checkpoint_file: str = "AlignScore-large.ckpt"
+    """``AlignScore-large.ckpt`` (RoBERTa-large) or ``AlignScore-base.ckpt`` (RoBERTa-base)."""
+    base_model: ModelConfig = ModelConfig(id="roberta-large", max_length=512)
+    """The RoBERTa whose config and tokenizer match the checkpoint (``roberta-base`` for AlignScore-base)."""
+    head: Literal["nli", "bin"] = "nli"
+    """``nli`` = softmax(3-way head)[0] (the published ``nli_sp``); ``bin`` = softmax(2-way head)[1] (``bin_sp``)."""
+    chunk_words: int = Field(default=350, ge=1)
+    """Target whitespace words per source chunk (chunks are whole sentences, equal sentence counts)."""
+    supported_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Claim score at or above which a claim is ``supported`` (AlignScore ships no threshold)."""
+
+
 ScorerConfig = Annotated[
     NLIScorerConfig | OverlapScorerConfig | QAScorerConfig | SummaCZSScorerConfig | SummaCConvScorerConfig
-    | MiniCheckScorerConfig,
+    | MiniCheckScorerConfig | AlignScoreScorerConfig,
     Field(discriminator="type"),
 ]
 
