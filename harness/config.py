@@ -22,6 +22,7 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "FieldMap",
+    "HHEMScorerConfig",
     "MiniCheckScorerConfig",
     "ModelConfig",
     "NLIScorerConfig",
@@ -361,9 +362,22 @@ class AlignScoreScorerConfig(_ScorerBase):
     """Claim score at or above which a claim is ``supported`` (AlignScore ships no threshold)."""
 
 
+class HHEMScorerConfig(_ScorerBase):
+    """Vectara HHEM-2.1-Open, run natively (no remote code): P(consistent) of (source, claim) in one prompt."""
+
+    type: Literal["hhem"]
+    model: ModelConfig = ModelConfig(id="vectara/hallucination_evaluation_model", max_length=1_000_000)
+    """The HHEM weights (``model.safetensors``; pin ``revision``). HHEM does not truncate: ``max_length`` is a cap
+    in tokens on the whole prompt (default: none in practice); longer prompts are right-truncated."""
+    foundation: ModelConfig = ModelConfig(id="google/flan-t5-base")
+    """The T5 whose config and tokenizer HHEM was built on (HHEMv2Config.foundation)."""
+    supported_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """P(consistent) at or above which a claim is ``supported`` (0.5 = the class argmax)."""
+
+
 ScorerConfig = Annotated[
     NLIScorerConfig | OverlapScorerConfig | QAScorerConfig | SummaCZSScorerConfig | SummaCConvScorerConfig
-    | MiniCheckScorerConfig | AlignScoreScorerConfig,
+    | MiniCheckScorerConfig | AlignScoreScorerConfig | HHEMScorerConfig,
     Field(discriminator="type"),
 ]
 
