@@ -126,6 +126,7 @@ def cases() -> list[dict[str, str]]:
          "granularity": "sentence"},
         {"id": "twelve-claims", "doc": text(6), "summary": text(12, 4, 9), "granularity": "sentence"},
         {"id": "no-source-unit", "doc": "Short one. Tiny.", "summary": text(2), "granularity": "sentence"},
+        {"id": "two-sentence-windows", "doc": text(5), "summary": text(2), "granularity": "2sents-sentence"},
         {"id": "paragraphs", "doc": text(2) + "\n\n" + text(3) + "\n\n" + text(1),
          "summary": text(1) + "\n\n" + text(2), "granularity": "paragraph"},
     ]
@@ -165,10 +166,11 @@ def main() -> None:
                               device="cpu", start_file=str(start), imager_load_cache=False, agg="mean")
             conv_score = conv.score([case["doc"]], [case["summary"]])["scores"][0]
             imager = zs.imager
+            doc_gran, _, claim_gran = gran.partition("-")
             out_cases.append({
                 **case,
-                "doc_units": imager.split_text(case["doc"], gran)[: imager.max_doc_sents],
-                "claim_units": imager.split_text(case["summary"], gran),
+                "doc_units": imager.split_text(case["doc"], doc_gran)[: imager.max_doc_sents],
+                "claim_units": imager.split_text(case["summary"], claim_gran or doc_gran),
                 "image": np.round(np.asarray(image), 8).tolist(),
                 "zs": float(res["scores"][0]),
                 **{k: float(v) for k, v in variants.items()},
