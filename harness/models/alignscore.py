@@ -70,7 +70,12 @@ class AlignScoreHeads(nn.Module):
 def read_checkpoint_state(path: Path) -> dict[str, torch.Tensor]:
     """The ``state_dict`` of a Lightning checkpoint (or a bare state dict), tensor-only."""
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        try:  # memory-mapped: the 4.9 GB large checkpoint is mostly optimizer state we never touch
+            ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as e:
+            if "mmap" not in str(e):
+                raise
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format
     except Exception as e:  # an unpickling refusal or a broken file: one line, never a retry without the guard
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelUnavailableError(
