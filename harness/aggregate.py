@@ -8,6 +8,7 @@ segments (navigation, meta text) get ``not_checkable`` and do not dilute the pai
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -81,8 +82,18 @@ def mark_unverified(rows: Sequence[ClaimScore], reason: str) -> list[ClaimScore]
     return out
 
 
+def _logit(p: float, eps: float = 1e-7) -> float:
+    p = min(max(p, eps), 1 - eps)
+    return math.log(p / (1 - p))
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
 def aggregate_pair(pair_id: str, scorer_name: str, claims: Sequence[ClaimScore], how: str) -> PairScore:
-    """Pair score = mean or min over checkable claims; label = worst claim label."""
+    """Pair score = mean, min or ``logit_mean`` (sigmoid of the mean logit) over checkable claims; label = worst
+    claim label."""
     counts = Counter(c.label for c in claims)
     values = [c.score for c in claims if c.label != "not_checkable" and c.score is not None]
     partial = any(c.reason in LANGUAGE_REASONS for c in claims)
@@ -91,6 +102,8 @@ def aggregate_pair(pair_id: str, scorer_name: str, claims: Sequence[ClaimScore],
         score = None
     elif how == "min":
         score = min(values)
+    elif how == "logit_mean":
+        score = _sigmoid(sum(_logit(v) for v in values) / len(values))
     else:
         score = sum(values) / len(values)
     if counts.get("contradicted"):

@@ -17,12 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = [
     "CONFIG_VERSION",
+    "AlignScoreScorerConfig",
     "ChecksConfig",
     "CombineConfig",
     "ConfigError",
     "CrossLingualScorerConfig",
     "DataConfig",
     "FieldMap",
+    "HHEMScorerConfig",
+    "MiniCheckScorerConfig",
     "ModelConfig",
     "NLIScorerConfig",
     "OverlapScorerConfig",
@@ -33,6 +36,8 @@ __all__ = [
     "RuntimeConfig",
     "ScorerConfig",
     "SegmentationConfig",
+    "SummaCConvScorerConfig",
+    "SummaCZSScorerConfig",
     "apply_overrides",
     "config_hash",
     "load_config",
@@ -158,12 +163,35 @@ class ModelConfig(_Strict):
     languages: tuple[str, ...] | None = None
     """Languages the model supports (ISO 639-1), or None = take the model's declared languages
     (embedded: English; hub models: ``["en"]`` unless given)."""
+    labels: dict[str, int | tuple[int, ...]] | None = None
+    """Classifiers only: which class index means what, used instead of the model's ``id2label``. Three-way
+    keys ``entailment`` / ``neutral`` / ``contradiction`` or two-way ``supported`` / ``unsupported``
+    (MiniCheck: ``{supported: 1, unsupported: 0}``); every class index once. Needed for generic
+    ``id2label`` names (``LABEL_0``, ``"0"``/``"1"``), which are refused without it."""
+
+    @field_validator("labels")
+    @classmethod
+    def _label_keys(cls, v: dict[str, int | tuple[int, ...]] | None) -> dict[str, int | tuple[int, ...]] | None:
+        if v is None:
+            return v
+        three, two = {"entailment", "neutral", "contradiction"}, {"supported", "unsupported"}
+        keys = set(v)
+        if not (keys <= three and "entailment" in keys) and not (keys <= two and "supported" in keys):
+            raise ValueError(
+                f"labels keys must be entailment/neutral/contradiction (entailment required) or "
+                f"supported/unsupported (supported required), not a mix; got {sorted(keys)}")
+        idx = [i for x in v.values() for i in ((x,) if isinstance(x, int) else x)]
+        if any(i < 0 for i in idx) or len(idx) != len(set(idx)):
+            raise ValueError(f"labels: each class index at most once and >= 0; got {v}")
+        return v
 
 
 class _ScorerBase(_Strict):
     name: str | None = None
     """Column name in the outputs; defaults to the scorer type (must be unique within a run)."""
-    pair_aggregation: Literal["mean", "min"] = "mean"
+    pair_aggregation: Literal["mean", "min", "logit_mean"] = "mean"
+    """How claim scores make the pair score: ``mean``, ``min``, or ``logit_mean`` = sigmoid of the mean
+    claim logit (SummaC-Conv's rule: its pair score is the head applied to the mean claim row)."""
     weight: float = Field(default=1.0, ge=0.0)
     """Weight of this scorer in the combined pair score."""
 
@@ -171,12 +199,25 @@ class _ScorerBase(_Strict):
 class NLIScorerConfig(_ScorerBase):
     type: Literal["nli"]
     model: ModelConfig = ModelConfig()
-    claim_score: Literal["entail", "entail_minus_contradict"] = "entail"
-    """``entail``: max over premises of P(entail); ``entail_minus_contradict``: SummaC-ZS style."""
+    claim_score: Literal["entail", "summac_zs", "max_entail_minus_contradict"] = "entail"
+    """``entail``: max over premises of P(entail); ``summac_zs``: SummaC-ZS's max over premises of P(entail)
+    minus max over premises of P(contradict) (two independent maxima); ``max_entail_minus_contradict``: max
+    over premises of (P(entail) - P(contradict)), one premise for both (not SummaC). The old name
+    ``entail_minus_contradict`` is refused: it meant the latter but was documented as SummaC-ZS."""
     supported_threshold: float = 0.5
     """P(entail) of the best premise at or above which a claim is ``supported``."""
     contradicted_threshold: float = 0.5
     """P(contradict) at or above which an unsupported claim is ``contradicted``."""
+    @field_validator("claim_score", mode="before")
+    @classmethod
+    def _renamed_claim_score(cls, v: Any) -> Any:
+        if v == "entail_minus_contradict":
+            raise ValueError(
+                "claim_score 'entail_minus_contradict' was renamed: it computed max over premises of "
+                "(P(entail) - P(contradict)), which is not SummaC-ZS; use 'max_entail_minus_contradict' for that "
+                "number, or 'summac_zs' for SummaC-ZS's max P(entail) - max P(contradict)")
+        return v
+
     premise_top_k: int | None = Field(default=None, ge=1)
     """Score each claim only against the k premise units sharing most content words with it (``None``: all
     units). A CPU-time shortcut for long sources: the best-entailing unit is almost always a high-overlap one."""
@@ -268,8 +309,109 @@ class CrossLingualScorerConfig(_ScorerBase):
     """Restrict the declared languages (default: the head's evidence languages that the encoder covers)."""
 
 
+class _SummaCBase(_ScorerBase):
+    model: ModelConfig = ModelConfig(id="tals/albert-xlarge-vitaminc-mnli", max_length=500)
+    """The NLI backbone (paper: ``tals/albert-xlarge-vitaminc-mnli``, labels SUPPORTS/REFUTES/NOT ENOUGH INFO);
+    ``max_length`` 500 as in SummaC (pair truncation ``longest_first``)."""
+    granularity: Literal["sentence", "paragraph", "2sents", "document"] = "sentence"
+    """Source units (SummaC's document granularity); claims are the run's claim units (``segmentation.claims``;
+    ``sentence`` = SummaC's sentence granularity)."""
+    max_doc_units: int = Field(default=100, ge=1)
+    """Only the first N source units are scored (SummaC's ``max_doc_sents``)."""
+    min_unit_chars: int = Field(default=10, ge=0)
+    """Source units and claims of at most this many characters are dropped (SummaC keeps ``len > 10``)."""
+
+
+class SummaCZSScorerConfig(_SummaCBase):
+    """SummaC-ZS (Laban et al. 2022, tingofurro/summac): per claim max P(entail) - max P(contradict) over
+    source units; pair = mean over claims."""
+
+    type: Literal["summac_zs"]
+    op1: Literal["max", "mean", "min"] = "max"
+    """How each of P(entail) and P(contradict) is reduced over source units (SummaC ``op1``)."""
+    use_ent: bool = True
+    use_con: bool = True
+    """``use_con: false`` scores P(entail) alone; ``use_ent: false`` scores 1 - P(contradict)."""
+    supported_threshold: float = 0.5
+    """P(entail) of the best unit at or above which a claim is ``supported``."""
+    contradicted_threshold: float = 0.5
+    """P(contradict) of the worst unit at or above which an unsupported claim is ``contradicted``."""
+
+    @model_validator(mode="after")
+    def _some_signal(self) -> SummaCZSScorerConfig:
+        if not (self.use_ent or self.use_con):
+            raise ValueError("summac_zs needs use_ent or use_con")
+        return self
+
+
+class SummaCConvScorerConfig(_SummaCBase):
+    """SummaC-Conv: a histogram of P(entail) over source units per claim, a learned 23->1 row score, the
+    mean over the first 10 claims, a 3->2 head. Published weights (vitc, sentence, percentile bins) ship."""
+
+    type: Literal["summac_conv"]
+    pair_aggregation: Literal["mean", "min", "logit_mean"] = "logit_mean"
+    max_claims: int = Field(default=10, ge=1)
+    """Only the first N claims are scored (SummaC-Conv's ``n_rows``); later claims are ``not_checkable``."""
+    weights_file: str | None = None
+    """A SummaC-Conv ``.bin`` state dict (mlp 23->1, layer_final 3->2; loaded tensor-only) instead of the
+    shipped ``summac_conv_vitc_sent_perc_e`` weights."""
+    supported_threshold: float = 0.5
+    """Claim score (P(consistent) of the claim's own row) at or above which a claim is ``supported``."""
+
+
+class MiniCheckScorerConfig(_ScorerBase):
+    """MiniCheck (Tang et al. 2024, Liyan06/MiniCheck): each claim whole against greedy sentence-packed chunks
+    of the source; claim score = max over chunks of P(supported)."""
+
+    type: Literal["minicheck"]
+    model: ModelConfig = ModelConfig(id="lytang/MiniCheck-Flan-T5-Large")
+    """``lytang/MiniCheck-RoBERTa-Large``, ``lytang/MiniCheck-DeBERTa-v3-Large`` or ``lytang/MiniCheck-Flan-T5-Large``
+    (or a local copy). ``max_length`` left unset = MiniCheck's: 512 (RoBERTa), 2048 (DeBERTa, Flan-T5). Without
+    ``labels``, class 1 is "supported" (MiniCheck's convention; these models' id2label is just "0"/"1")."""
+    architecture: Literal["auto", "roberta", "deberta", "flan-t5"] = "auto"
+    """Which MiniCheck recipe; ``auto`` reads the model's ``model_type`` (t5 -> flan-t5, deberta-v2 -> deberta)."""
+    chunk_size: int | None = Field(default=None, ge=1)
+    """Source chunk size: model tokens for RoBERTa/DeBERTa (default 400), whitespace words for Flan-T5 (500)."""
+    supported_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """P(supported) at or above which a claim is ``supported`` (MiniCheck's published threshold is 0.5)."""
+
+
+class AlignScoreScorerConfig(_ScorerBase):
+    """AlignScore (Zha et al. 2023, yuh-zha/AlignScore): claim sentences against sentence-aligned ~350-word source
+    chunks; max over chunks, mean over the claim's sentences (mode ``nli_sp``)."""
+
+    type: Literal["alignscore"]
+    checkpoint: ModelConfig = ModelConfig(id="yzha/AlignScore")
+    """Where the Lightning checkpoint lives: a hub repo (pin ``revision``) or a local folder."""
+    checkpoint_file: str = "AlignScore-large.ckpt"
+    """``AlignScore-large.ckpt`` (RoBERTa-large) or ``AlignScore-base.ckpt`` (RoBERTa-base)."""
+    base_model: ModelConfig = ModelConfig(id="roberta-large", max_length=512)
+    """The RoBERTa whose config and tokenizer match the checkpoint (``roberta-base`` for AlignScore-base)."""
+    head: Literal["nli", "bin"] = "nli"
+    """``nli`` = softmax(3-way head)[0] (the published ``nli_sp``); ``bin`` = softmax(2-way head)[1] (``bin_sp``)."""
+    chunk_words: int = Field(default=350, ge=1)
+    """Target whitespace words per source chunk (chunks are whole sentences, equal sentence counts)."""
+    supported_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Claim score at or above which a claim is ``supported`` (AlignScore ships no threshold)."""
+
+
+class HHEMScorerConfig(_ScorerBase):
+    """Vectara HHEM-2.1-Open, run natively (no remote code): P(consistent) of (source, claim) in one prompt."""
+
+    type: Literal["hhem"]
+    model: ModelConfig = ModelConfig(id="vectara/hallucination_evaluation_model", max_length=1_000_000)
+    """The HHEM weights (``model.safetensors``; pin ``revision``). HHEM does not truncate: ``max_length`` is a cap
+    in tokens on the whole prompt (default: none in practice); longer prompts are right-truncated."""
+    foundation: ModelConfig = ModelConfig(id="google/flan-t5-base")
+    """The T5 whose config and tokenizer HHEM was built on (HHEMv2Config.foundation)."""
+    supported_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """P(consistent) at or above which a claim is ``supported`` (0.5 = the class argmax)."""
+
+
 ScorerConfig = Annotated[
-    NLIScorerConfig | OverlapScorerConfig | QAScorerConfig | CrossLingualScorerConfig, Field(discriminator="type")
+    NLIScorerConfig | OverlapScorerConfig | QAScorerConfig | SummaCZSScorerConfig | SummaCConvScorerConfig
+    | MiniCheckScorerConfig | AlignScoreScorerConfig | HHEMScorerConfig | CrossLingualScorerConfig,
+    Field(discriminator="type"),
 ]
 
 

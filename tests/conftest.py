@@ -14,7 +14,8 @@ os.environ.setdefault("HF_EVALUATE_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
+SHARED_DATA = Path(os.environ.get("HARNESS_SHARED_DATA") or REPO.parent / "shared" / "data").resolve()
+"""../shared/data beside the checkout; ``HARNESS_SHARED_DATA`` points elsewhere (worktrees one level deeper)."""
 
 
 def save_tiny_nli(folder: Path, *, seed: int = 0, labels: tuple[str, ...] = ("entailment", "neutral",

@@ -65,3 +65,31 @@ def test_compare_refuses_runs_on_different_inputs(two_runs, capsys) -> None:
 def test_compare_bad_run_id_is_exit_2(two_runs, capsys) -> None:
     assert main(["run-good", "run-gone", "--results", str(two_runs)]) == 2
     assert "run-gone" in capsys.readouterr().out
+
+
+def test_leaderboard_ranks_scorers_by_dataset_with_cis(two_runs, tmp_path, capsys, monkeypatch) -> None:
+    from harness.evaluation.compare import leaderboard
+
+    a, b = load_run(two_runs / "run-weak"), load_run(two_runs / "run-good")
+    board = leaderboard([a, b], n_boot=300)
+    assert board.datasets == ["frank", "bump"]
+    assert [name for name, _ in board.rows] == ["run-good:nli", "run-weak:nli"]
+    cmp = {(r.dataset, r.metric): r for r in compare_runs(a, b, n_boot=50).rows}
+    good = dict(board.rows)["run-good:nli"]
+    weak = dict(board.rows)["run-weak:nli"]
+    assert good["bump"].value == pytest.approx(cmp[("bump", "roc_auc")].b)
+    assert weak["frank"].value == pytest.approx(cmp[("frank", "roc_auc")].a)
+    assert good["frank"].n == 8 and good["frank"].ci is not None
+    lo, hi = good["frank"].ci
+    assert lo <= good["frank"].value <= hi
+    twins = leaderboard([b], metric="twin_wins", n_boot=100)
+    assert dict(twins.rows)["nli"]["bump"].n == 4 and dict(twins.rows)["nli"]["frank"].value is None
+
+    monkeypatch.setenv("COLUMNS", "200")
+    out = tmp_path / "board.json"
+    rc = main(["run-good", "--results", str(two_runs), "--n-boot", "100", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0 and "AUC by dataset" in text and "frank" in text and "bump" in text
+    data = json.loads(out.read_text())
+    assert data["metric"] == "roc_auc" and data["rows"][0]["scorer"] == "nli"
+    assert data["rows"][0]["cells"]["frank"]["value"] == pytest.approx(good["frank"].value)

@@ -81,3 +81,24 @@ def test_shipped_configs_validate(repo: Path) -> None:
         if "shared/data" in text and not (repo.parent / "shared" / "data").is_dir():
             continue
         load_config(p)
+
+
+def test_checker_scorer_configs_validate(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"source": "a", "rewrite": "b"}\n')
+
+    def cfg(scorer: str) -> Path:
+        p = tmp_path / "c.yaml"
+        p.write_text(f"data: {{type: jsonl, path: {data}}}\nscorers: [{scorer}]\n")
+        return p
+
+    run = load_config(cfg("{type: summac_conv}"))
+    conv = run.scorers[0]
+    assert conv.pair_aggregation == "logit_mean" and conv.model.id == "tals/albert-xlarge-vitaminc-mnli"
+    assert load_config(cfg("{type: minicheck, architecture: roberta}")).scorers[0].architecture == "roberta"
+    with pytest.raises(ConfigError, match="use_ent or use_con"):
+        load_config(cfg("{type: summac_zs, use_ent: false, use_con: false}"))
+    with pytest.raises(ConfigError, match=r"unknown scorer type 'summac'.*summac_zs.*alignscore.*hhem"):
+        load_config(cfg("{type: summac}"))
+    with pytest.raises(ConfigError, match=r"scorers\.0\.(alignscore\.)?head"):
+        load_config(cfg("{type: alignscore, head: reg}"))

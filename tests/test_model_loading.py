@@ -72,3 +72,28 @@ def test_generic_labels_are_refused_not_guessed(tmp_path: Path, repo: Path) -> N
     d = save_tiny_nli(tmp_path / "m", labels=("LABEL_0", "LABEL_1", "LABEL_2"))
     with pytest.raises(ModelUnavailableError, match="id2label"):
         NLIScorer(NLIScorerConfig(type="nli", model=ModelConfig(id=str(d))), ScorerContext())
+
+
+def test_generic_two_way_labels_load_with_an_explicit_map(tmp_path: Path) -> None:
+    """MiniCheck-style id2label "0"/"1": refused without ``labels``, read through it when given."""
+    from conftest import save_tiny_nli
+
+    from harness.config import NLIScorerConfig, SegmentationConfig
+    from harness.engine import Engine
+    from harness.scorers.base import ScorerContext
+    from harness.scorers.nli import NLIScorer
+    from harness.segment import segment_pair
+    from harness.types import Pair
+
+    d = save_tiny_nli(tmp_path / "m", labels=("0", "1"))
+    with pytest.raises(ModelUnavailableError, match=r"model\.labels"):
+        NLIScorer(NLIScorerConfig(type="nli", model=ModelConfig(id=str(d))), ScorerContext())
+    flipped = {}
+    for labels in ({"supported": 1, "unsupported": 0}, {"supported": 0, "unsupported": 1}):
+        sc = NLIScorer(NLIScorerConfig(type="nli", model=ModelConfig(id=str(d), labels=labels)), ScorerContext())
+        sp = segment_pair(Pair("p", "The council approved the budget on monday.", "The council approved it."),
+                          SegmentationConfig())
+        out = sc.score([sp], Engine(cache=None))[("p", 0)]
+        flipped[labels["supported"]] = out.probs["entailment"]
+        assert out.probs["contradiction"] == 0.0
+    assert flipped[0] == pytest.approx(1 - flipped[1], abs=1e-6)

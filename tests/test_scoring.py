@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.aggregate import aggregate_pair, claims_for_pair, combine_pair_scores
-from harness.config import NLIScorerConfig
+from harness.config import ConfigError, NLIScorerConfig, load_config
 from harness.models.nli_labels import nli_label_index
 from harness.scorers.nli import claim_verdict, closest_premises
 from harness.types import ClaimScore, Pair, PairScore, Segment, SegmentedPair
@@ -32,9 +34,56 @@ def test_claim_verdicts() -> None:
     assert score == 0.2
     _, label, reason, _, _ = claim_verdict(_rows((0.3, 0.6, 0.1)), cfg)
     assert (label, reason) == ("unsupported", "no_evidence")
-    zs = NLIScorerConfig(type="nli", claim_score="entail_minus_contradict")
-    score, *_ = claim_verdict(_rows((0.6, 0.0, 0.4), (0.5, 0.5, 0.0)), zs)
+    one_premise = NLIScorerConfig(type="nli", claim_score="max_entail_minus_contradict")
+    score, *_ = claim_verdict(_rows((0.6, 0.0, 0.4), (0.5, 0.5, 0.0)), one_premise)
     assert score == pytest.approx(0.5)
+
+
+def test_summac_zs_takes_two_independent_maxima() -> None:
+    rows = _rows((0.6, 0.0, 0.4), (0.5, 0.5, 0.0), (0.1, 0.2, 0.7))
+    zs = NLIScorerConfig(type="nli", claim_score="summac_zs")
+    score, label, _, at, _ = claim_verdict(rows, zs)
+    assert score == pytest.approx(0.6 - 0.7) and label == "supported" and at == 0
+    one_premise = NLIScorerConfig(type="nli", claim_score="max_entail_minus_contradict")
+    assert claim_verdict(rows, one_premise)[0] == pytest.approx(0.5)
+
+
+def test_old_claim_score_name_is_refused_with_what_changed(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("data: {type: jsonl, path: c.yaml}\nscorers: [{type: nli, claim_score: entail_minus_contradict}]\n")
+    with pytest.raises(ConfigError, match=r"scorers\.0\.(nli\.)?claim_score.*renamed.*max_entail_minus_contradict"
+                                          r".*summac_zs"):
+        load_config(cfg)
+
+
+def test_explicit_labels_map_generic_and_two_way_models() -> None:
+    generic = {0: "0", 1: "1"}
+    with pytest.raises(ValueError, match=r"model\.labels"):
+        nli_label_index(generic)
+    assert nli_label_index(generic, {"supported": 1, "unsupported": 0}) == {
+        "entailment": [1], "neutral": [0], "contradiction": []}
+    vitc = {0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}
+    assert nli_label_index(vitc, {"entailment": 0, "contradiction": 1, "neutral": 2}) == {
+        "entailment": [0], "neutral": [2], "contradiction": [1]}
+    named = {0: "contradiction", 1: "neutral", 2: "entailment"}
+    assert nli_label_index(named, {"entailment": 0, "neutral": 1, "contradiction": 2})["entailment"] == [0], (
+        "an explicit map wins over id2label")
+    with pytest.raises(ValueError, match="exactly once"):
+        nli_label_index(vitc, {"entailment": 0, "contradiction": 1})
+    with pytest.raises(ValueError, match="exactly once"):
+        nli_label_index(generic, {"supported": 2, "unsupported": 0})
+
+
+def test_labels_config_keys_are_checked() -> None:
+    from pydantic import ValidationError
+
+    from harness.config import ModelConfig
+
+    assert ModelConfig(labels={"supported": 1, "unsupported": 0}).labels == {"supported": 1, "unsupported": 0}
+    with pytest.raises(ValidationError, match="not a mix"):
+        ModelConfig(labels={"supported": 1, "contradiction": 0})
+    with pytest.raises(ValidationError, match="at most once"):
+        ModelConfig(labels={"entailment": 0, "neutral": 0})
 
 
 def _sp(flags: tuple[tuple[int, str], ...] = ()) -> SegmentedPair:

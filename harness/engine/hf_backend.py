@@ -56,6 +56,7 @@ class PairClassifierBackend:
         *,
         pad_multiple: int = 8,
         device: torch.device | str | None = None,
+        truncation: str = "longest_first",
     ) -> None:
         self.model = model.eval()
         config = model.config
@@ -63,6 +64,11 @@ class PairClassifierBackend:
         limit = getattr(config, "max_position_embeddings", None) or max_length
         self.max_length = min(max_length, limit)
         self.pad_multiple = pad_multiple
+        if truncation not in ("longest_first", "only_first"):
+            raise ValueError(f"truncation must be longest_first or only_first, not {truncation!r}")
+        self.truncation = truncation
+        """``only_first`` cuts only the premise (AlignScore); a pair whose second text alone overflows falls back
+        to ``longest_first``, as AlignScore's own retry does."""
         self.labels: list[str] = [str(config.id2label[i]) for i in range(config.num_labels)]
         self.use_token_types = int(getattr(config, "type_vocab_size", 0) or 0) > 1
         pad_id = tokenizer.pad_token_id
@@ -71,6 +77,7 @@ class PairClassifierBackend:
         name = cache_key or str(getattr(config, "_name_or_path", "") or type(model).__name__)
         self._cache_key = (
             f"{name}|{OUTPUT_VERSION}|{dtype_name(self.dtype)}|max{self.max_length}|{','.join(self.labels)}"
+            + ("" if truncation == "longest_first" else f"|{truncation}")
         )
         self._hf_tokenizer = tokenizer
         self._fast = self._private_fast_tokenizer(tokenizer)
@@ -85,7 +92,7 @@ class PairClassifierBackend:
 
         fast = Tokenizer.from_str(backend.to_str())
         fast.no_padding()
-        fast.enable_truncation(max_length=self.max_length, strategy="longest_first")
+        fast.enable_truncation(max_length=self.max_length, strategy=self.truncation)
         return fast
 
     @property
@@ -109,7 +116,12 @@ class PairClassifierBackend:
                 raise ValueError(f"PairClassifierBackend takes 1- or 2-field inputs, got {len(it)} fields")
         inputs: list[Any] = [it[0] if len(it) == 1 else (it[0], it[1]) for it in items]
         if self._fast is not None:
-            encs = self._fast.encode_batch(inputs)
+            try:
+                encs = self._fast.encode_batch(inputs)
+            except Exception:  # only_first cannot fit some pair: retry item by item, longest_first for those
+                if self.truncation == "longest_first":
+                    raise
+                encs = [self._encode_one_only_first(x) for x in inputs]
             if self.use_token_types:
                 return [PairEncoding(tuple(e.ids), tuple(e.type_ids)) for e in encs]
             return [PairEncoding(tuple(e.ids)) for e in encs]
@@ -117,10 +129,24 @@ class PairClassifierBackend:
         seconds = [it[1] if len(it) == 2 else None for it in items]
         out: list[PairEncoding] = []
         for a, b in zip(firsts, seconds, strict=True):  # slow-tokenizer fallback
-            enc = self._hf_tokenizer(a, b, truncation=True, max_length=self.max_length)
+            try:
+                enc = self._hf_tokenizer(a, b, truncation=self.truncation, max_length=self.max_length)
+            except Exception:
+                enc = self._hf_tokenizer(a, b, truncation=True, max_length=self.max_length)
             tt = enc.get("token_type_ids") if self.use_token_types else None
             out.append(PairEncoding(tuple(enc["input_ids"]), tuple(tt) if tt is not None else None))
         return out
+
+    def _encode_one_only_first(self, item: Any) -> Any:
+        assert self._fast is not None
+        try:
+            return self._fast.encode(*item) if isinstance(item, tuple) else self._fast.encode(item)
+        except Exception:
+            from tokenizers import Tokenizer
+
+            fallback = Tokenizer.from_str(self._fast.to_str())
+            fallback.enable_truncation(max_length=self.max_length, strategy="longest_first")
+            return fallback.encode(*item) if isinstance(item, tuple) else fallback.encode(item)
 
     def batch_width(self, longest: int) -> int:
         """Padded sequence length of a batch whose longest row has ``longest`` tokens: rounded up to

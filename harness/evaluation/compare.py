@@ -1,5 +1,6 @@
 """``python -m harness compare RUN_A RUN_B [...]``: metrics side by side with paired-bootstrap p-values,
-and the claims whose label flipped.
+and the claims whose label flipped. ``compare RUN`` (or ``--leaderboard``): one table, scorers as rows and
+datasets as columns, each cell a metric with its bootstrap interval (configs/zoo.yaml's leaderboard).
 
 Runs are compared only when they scored the same inputs, proven by the per-pair content hashes in
 ``pairs.jsonl``: a comparison of different pairs would report a "difference" that is really the data.
@@ -31,10 +32,12 @@ __all__ = [
     "Comparison",
     "DataMismatchError",
     "Flip",
+    "Leaderboard",
     "MetricDelta",
     "check_same_inputs",
     "compare_runs",
     "find_flips",
+    "leaderboard",
     "main",
 ]
 
@@ -370,6 +373,124 @@ def _macro_lines(a: Run, b: Run, cmp: Comparison) -> list[str]:
     return out
 
 
+# ------------------------------------------------------------------------------------------ leaderboard
+
+BOARD_METRICS = ("roc_auc", "balanced_accuracy@tuned", "balanced_accuracy@0.5", "twin_wins")
+
+
+@dataclass(frozen=True)
+class BoardCell:
+    value: float | None
+    ci: list[float] | None
+    n: int
+    note: str | None = None
+
+
+@dataclass
+class Leaderboard:
+    """Checkers as rows, datasets as columns: one metric with its 95% percentile-bootstrap interval per cell."""
+
+    metric: str
+    datasets: list[str]
+    rows: list[tuple[str, dict[str, BoardCell]]] = field(default_factory=list)
+
+    def mean(self, cells: dict[str, BoardCell]) -> float | None:
+        vals = [c.value for c in cells.values() if c.value is not None]
+        return sum(vals) / len(vals) if vals and len(vals) == len(self.datasets) else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metric": self.metric, "datasets": self.datasets,
+                "rows": [{"scorer": name, "mean": self.mean(cells),
+                          "cells": {d: asdict(c) for d, c in cells.items()}} for name, cells in self.rows]}
+
+
+def _board_cell(run: Run, pairs: list[PairRow], dataset: str, scorer: str, metric: str, n_boot: int,
+                seed: int) -> BoardCell:
+    kept: list[tuple[float, float, str | None]] = []
+    for p in pairs:
+        r = p.scores.get(scorer)
+        if p.gold_label is not None and r is not None and r.score is not None:
+            kept.append((float(p.gold_label), float(r.score), p.group))
+    if not kept:
+        return BoardCell(None, None, 0, "no labelled pairs scored")
+    gold = np.asarray([g for g, _, _ in kept])
+    x = np.asarray([v for _, v, _ in kept])
+    y = M.binarize(gold)
+    n = len(y)
+    stat: M.RowStat
+    if metric == "twin_wins":
+        stat, n = M.twin_rows([g for _, _, g in kept], y, x)
+        if not n:
+            return BoardCell(None, None, 0, "no minimal pairs")
+    elif len(set(y.tolist())) < 2:
+        return BoardCell(None, None, n, "single class")
+    elif metric == "roc_auc":
+        stat = M.auc_rows(y, x)
+    else:
+        t = 0.5 if metric == "balanced_accuracy@0.5" else _threshold(run, dataset, scorer)
+        if t is None:
+            return BoardCell(None, None, n, "no tuned threshold")
+        stat = M.balanced_accuracy_rows(y, x, t)
+    value = float(stat(np.arange(n)[None, :])[0])
+    if not np.isfinite(value):
+        return BoardCell(None, None, n, "undefined")
+    return BoardCell(value, M.bootstrap_ci(stat, n, n_boot=n_boot, seed=seed), n)
+
+
+def leaderboard(runs: Sequence[Run], *, metric: str = "roc_auc", datasets: Sequence[str] | None = None,
+                n_boot: int = 1000, seed: int = 0) -> Leaderboard:
+    """Every scorer of every run (``combined`` included) on every dataset; with several runs a row is
+    ``run-id:scorer``. Rows are sorted by the mean over datasets (rows missing a dataset last)."""
+    if metric not in BOARD_METRICS:
+        raise RunError(f"leaderboard metric must be one of {', '.join(BOARD_METRICS)}; got {metric!r}")
+    names: list[str] = list(datasets or [])
+    if not names:
+        for r in runs:
+            for d in [x.name for x in r.record.datasets] or [p.dataset for p in r.pairs]:
+                if d not in names:
+                    names.append(d)
+    board = Leaderboard(metric=metric, datasets=names)
+    for run in runs:
+        by_ds: dict[str, list[PairRow]] = {}
+        for p in run.pairs:
+            by_ds.setdefault(p.dataset, []).append(p)
+        scorers: dict[str, None] = {}
+        for p in run.pairs:
+            for k in p.scores:
+                scorers.setdefault(k, None)
+        for sc in scorers:
+            label = sc if len(runs) == 1 else f"{run.run_id}:{sc}"
+            board.rows.append((label, {d: _board_cell(run, by_ds.get(d, []), d, sc, metric, n_boot, seed)
+                                       for d in names}))
+    board.rows.sort(key=lambda row: (board.mean(row[1]) is None, -(board.mean(row[1]) or 0.0)))
+    return board
+
+
+def print_leaderboard(console: Console, board: Leaderboard) -> None:
+    t = Table(title=f"{SHORT.get(board.metric, board.metric)} by dataset (95% bootstrap CI)", title_justify="left",
+              box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("#", justify="right")
+    t.add_column("scorer", no_wrap=True)
+    for d in board.datasets:
+        t.add_column(d, justify="right", no_wrap=True)
+    t.add_column("mean", justify="right")
+    for i, (name, cells) in enumerate(board.rows, 1):
+        out = []
+        for d in board.datasets:
+            c = cells[d]
+            if c.value is None:
+                out.append(f"[dim]— ({c.note})[/dim]" if c.note else "—")
+            else:
+                ci = f" [dim][{c.ci[0]:.3f}, {c.ci[1]:.3f}][/dim]" if c.ci else ""
+                out.append(f"{c.value:.3f}{ci}")
+        m = board.mean(cells)
+        t.add_row(str(i), name, *out, _f(m))
+    console.print(t)
+    counts = {d: max((c[d].n for _, c in board.rows), default=0) for d in board.datasets}
+    console.print("[dim]n (labelled pairs" + (", minimal pairs" if board.metric == "twin_wins" else "") + "): "
+                  + ", ".join(f"{d} {n}" for d, n in counts.items()) + "[/dim]")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="harness compare", description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", metavar="RUN", help="run folders or run ids (under --results); "
@@ -382,13 +503,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--alpha", type=float, default=0.05, help="significance level for the verdict column")
     ap.add_argument("--max-flips", type=int, default=20, help="flipped claims to list (default 20)")
     ap.add_argument("--json", metavar="FILE", help="also write the comparison as JSON")
+    ap.add_argument("--leaderboard", action="store_true",
+                    help="one table of every scorer of the given runs (rows) by dataset (columns), with CIs; "
+                         "the default for a single run")
+    ap.add_argument("--metric", default="roc_auc", choices=BOARD_METRICS, help="leaderboard metric (default AUC)")
     args = ap.parse_args(list(argv) if argv is not None else None)
     console = Console()
-    if len(args.runs) < 2:
-        console.print("[red]error:[/red] compare needs at least two runs")
-        return 2
     try:
         runs = [load_run(resolve_run(r, args.results)) for r in args.runs]
+        if args.leaderboard or len(runs) == 1:
+            board = leaderboard(runs, metric=args.metric, datasets=args.dataset, n_boot=args.n_boot, seed=args.seed)
+            print_leaderboard(console, board)
+            if args.json:
+                Path(args.json).write_text(json.dumps(board.to_json(), indent=1), encoding="utf-8")
+            return 0
         results = []
         for other in runs[1:]:
             cmp = compare_runs(runs[0], other, datasets=args.dataset, scorers=args.scorer,

@@ -25,6 +25,7 @@ __all__ = [
     "Task",
     "WeightsFormat",
     "load_model",
+    "model_type",
     "resolve_source",
     "weights_sha256",
 ]
@@ -113,13 +114,15 @@ def _how_to(model_id: str) -> str:
     )
 
 
-def resolve_source(cfg: ModelConfig) -> tuple[str, bool]:
-    """Return (path-or-id, local_files_only). Raises ModelUnavailableError quickly if it cannot load."""
+def resolve_source(cfg: ModelConfig, *, need_weights: bool = True) -> tuple[str, bool]:
+    """Return (path-or-id, local_files_only). Raises ModelUnavailableError quickly if it cannot load.
+    ``need_weights=False`` for a folder that only supplies config and tokenizer (AlignScore's base model,
+    whose weights come from the checkpoint)."""
     p = Path(cfg.id).expanduser()
     if p.is_dir():
         if not (p / "config.json").exists():
             raise ModelUnavailableError(f"model directory {p} has no config.json")
-        if weights_format(p) is None:
+        if need_weights and weights_format(p) is None:
             raise ModelUnavailableError(
                 f"model directory {p} has no weights (model.safetensors, model-*.safetensors or "
                 "pytorch_model*.bin); save the model there with save_pretrained"
@@ -198,6 +201,21 @@ def load_model(cfg: ModelConfig, task: Task, dtype: str = "fp32", device: str = 
         labels={str(k): v for k, v in (getattr(model.config, "id2label", None) or {}).items()},
     )
     return LoadedModel(model.to(device).eval(), tokenizer, info)
+
+
+def model_type(cfg: ModelConfig) -> str:
+    """The ``model_type`` in a model's config.json (``roberta``, ``deberta-v2``, ``t5``, ...), without its weights."""
+    if cfg.id == "embedded":
+        return "embedded"
+    source, local_only = resolve_source(cfg)
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(source, revision=cfg.revision, local_files_only=local_only)
+    except (OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelUnavailableError(f"cannot read the config of model {cfg.id!r}: {first}") from None
+    return str(config.model_type)
 
 
 def _cached_folder(cfg: ModelConfig) -> Path | None:

@@ -62,6 +62,11 @@ SCORERS.register("nli", "harness.scorers.nli:build_nli_scorer")
 SCORERS.register("overlap", "harness.scorers.overlap:build_overlap_scorer")
 SCORERS.register("qa", "harness.scorers.qa:build_qa_scorer")
 SCORERS.register("crosslingual", "harness.scorers.crosslingual:build_crosslingual_scorer")
+SCORERS.register("summac_zs", "harness.scorers.summac:build_summac_zs_scorer")
+SCORERS.register("summac_conv", "harness.scorers.summac:build_summac_conv_scorer")
+SCORERS.register("minicheck", "harness.scorers.minicheck:build_minicheck_scorer")
+SCORERS.register("alignscore", "harness.scorers.alignscore:build_alignscore_scorer")
+SCORERS.register("hhem", "harness.scorers.hhem:build_hhem_scorer")
 
 
 def build_scorer(config: Any, context: ScorerContext) -> Scorer:

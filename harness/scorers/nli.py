@@ -1,7 +1,9 @@
 """NLI scorer: every checkable claim against every premise unit of its source, in one engine call.
 
-Claim score (config ``claim_score``): ``entail`` = max over premises of P(entail) (default) or
-``entail_minus_contradict`` = max over premises of P(entail) - P(contradict) (SummaC-ZS). The evidence
+Claim score (config ``claim_score``): ``entail`` = max over premises of P(entail) (default);
+``summac_zs`` = max P(entail) - max P(contradict) over premises (SummaC-ZS's two independent maxima, on this
+scorer's premise units; the ``summac_zs`` scorer type also reproduces SummaC's own segmentation);
+``max_entail_minus_contradict`` = max over premises of P(entail) - P(contradict) (one premise). The evidence
 is the premise that gave the score; a claim with no supporting premise but a contradicting one is
 ``contradicted`` and its evidence is the contradicting premise. With ``premise_top_k`` a claim meets only
 its k most word-overlapping premises (FRANK dev suite: 5.8x fewer model inputs, same ROC-AUC); without it, a
@@ -88,17 +90,20 @@ def claim_verdict(
     rows: Sequence[dict[str, float]], cfg: NLIScorerConfig
 ) -> tuple[float, str, str, int, dict[str, float]]:
     """(score, label, reason, evidence premise position, probs of that premise) from per-premise probs."""
-    if cfg.claim_score == "entail":
-        values = [r["entailment"] for r in rows]
-    else:
+    if cfg.claim_score == "max_entail_minus_contradict":
         values = [r["entailment"] - r["contradiction"] for r in rows]
+    else:
+        values = [r["entailment"] for r in rows]
     best = max(range(len(rows)), key=lambda i: (values[i], -i))
     worst = max(range(len(rows)), key=lambda i: (rows[i]["contradiction"], -i))
+    score = values[best]
+    if cfg.claim_score == "summac_zs":  # two independent maxima, possibly from different premises
+        score = rows[best]["entailment"] - rows[worst]["contradiction"]
     if rows[best]["entailment"] >= cfg.supported_threshold:
-        return values[best], "supported", "entailed", best, dict(rows[best])
+        return score, "supported", "entailed", best, dict(rows[best])
     if rows[worst]["contradiction"] >= cfg.contradicted_threshold:
-        return values[best], "contradicted", "contradicted", worst, dict(rows[worst])
-    return values[best], "unsupported", "no_evidence", best, dict(rows[best])
+        return score, "contradicted", "contradicted", worst, dict(rows[worst])
+    return score, "unsupported", "no_evidence", best, dict(rows[best])
 
 
 class NLIScorer:
@@ -110,7 +115,7 @@ class NLIScorer:
         loaded = load_model(cfg.model, "classification", dtype=ctx.dtype, device=ctx.device)
         self.info = loaded.info
         try:
-            self.labels = nli_label_index(loaded.model.config.id2label)
+            self.labels = nli_label_index(loaded.model.config.id2label, cfg.model.labels)
         except ValueError as e:
             raise ModelUnavailableError(f"model {cfg.model.id!r}: {e}") from None
         model_key = f"{loaded.info.id}@{loaded.info.revision}|sha={loaded.info.weight_sha256}"

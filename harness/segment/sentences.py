@@ -179,11 +179,19 @@ def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tu
                  lowercased: bool = False) -> bool:
     """Should the sentence end after ``text[p:e]`` (punctuation run starting at p)?
 
-    ``lowercased``: the text has no capitals at all (tokenised, lower-cased model output such as
-    "… ismol family . the darwin woman …"), so a free-standing end mark is a boundary even before a
-    lower-case word."""
+    ``lowercased``: the text has no cased words (lower-cased model output such as "… ismol family . the
+    darwin woman …", maybe with ``UNK`` placeholders), so an end mark is a boundary even before a
+    lower-case word: always when it stands free (tokenised text), else unless an abbreviation, initial
+    or dotted acronym precedes it (``dr. smith``, ``u.s. troops``)."""
     if e >= hi:
         return False
+    if lowercased and punct_free_standing(text, lo, p, e):
+        # tokenised model output: " . " ends a sentence even inside ` ... ' quotes (FRANK's own
+        # sentence lists split there too) and before a lower-case word or an opening quote
+        q = e
+        while q < hi and text[q].isspace():
+            q += 1
+        return q < hi and (text[q].isalnum() or text[q] in _OPENING or text[q] == "`")
     if _inside(protected, p, e):
         return False  # inside a quote, and the quote does not close with this punctuation
     q = e
@@ -203,9 +211,7 @@ def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tu
                 and q + 1 < hi and text[q + 1].islower()):
             return False
         return not ("/" in tok or "www" in tok.lower() or "." in tok or "@" in tok)
-    if lowercased and punct[0] in ".!?" and p > lo and text[p - 1].isspace() and nc.isalnum():
-        return True
-    if not (nc.isupper() or nc in _OPENING or (nc.isdigit() and punct[0] in "!?")):
+    if not (nc.isupper() or nc in _OPENING or (nc.isdigit() and punct[0] in "!?") or (lowercased and nc.islower())):
         return False
     if punct.startswith(".") and not punct.startswith(".."):
         low = tok.lower()
@@ -225,9 +231,24 @@ def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tu
     return True
 
 
+def punct_free_standing(text: str, lo: int, p: int, e: int) -> bool:
+    """Is the end mark ``text[p:e]`` a token of its own (space before and after), as in tokenised text?"""
+    return (text[p] in ".!?" and p > lo and text[p - 1].isspace() and e < len(text) and text[e].isspace()
+            and text[p:e].strip(".!?") == "" and e - p <= 3)
+
+
+_CASED_WORD = re.compile(r"[A-Z][a-z]|[a-z][A-Z]")
+
+
+def _is_uncased(line: str) -> bool:
+    """Lower-cased (tokenised) model output: no word mixes cases. All-caps tokens such as ``UNK`` or
+    ``-LRB-`` (placeholders of tokenised corpora like FRANK) do not make a text cased."""
+    return _CASED_WORD.search(line) is None and any(c.islower() for c in line)
+
+
 def _sentences_in(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
     protected = [(q.start, q.end) for q in find_quotes(text, lo, hi) if q.depth == 0]
-    lowercased = not any(ch.isupper() for ch in text[lo:hi])
+    lowercased = _is_uncased(text[lo:hi])
     cuts: list[int] = []
     for m in _END_PUNCT.finditer(text, lo, hi):
         if _is_boundary(text, lo, hi, m.start(), m.end(), protected, lowercased):
