@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from harness.config import NLIScorerConfig
+from harness.config import ModelConfig, NLIScorerConfig
 from harness.engine import Engine
 from harness.engine.hf_backend import PairClassifierBackend
 from harness.models.loading import ModelUnavailableError, load_model
@@ -106,23 +106,28 @@ def claim_verdict(
     return score, "unsupported", "no_evidence", best, dict(rows[best])
 
 
+def load_nli_classifier(model: ModelConfig, ctx: ScorerContext) -> tuple[ModelInfo, dict[str, Any],
+                                                                        PairClassifierBackend]:
+    """A sequence classifier with its NLI label map (``model.labels`` or its ``id2label``; generic labels
+    refused) behind an engine backend keyed by id, revision and weight hash. Shared by the NLI-based scorers."""
+    loaded = load_model(model, "classification", dtype=ctx.dtype, device=ctx.device)
+    try:
+        labels = nli_label_index(loaded.model.config.id2label, model.labels)
+    except ValueError as e:
+        raise ModelUnavailableError(f"model {model.id!r}: {e}") from None
+    key = f"{loaded.info.id}@{loaded.info.revision}|sha={loaded.info.weight_sha256}"
+    backend = PairClassifierBackend(loaded.model, loaded.tokenizer, max_length=model.max_length, cache_key=key,
+                                    device=ctx.device)
+    return loaded.info, labels, backend
+
+
 class NLIScorer:
     type = "nli"
 
     def __init__(self, cfg: NLIScorerConfig, ctx: ScorerContext) -> None:
         self.cfg = cfg
         self.name = cfg.name or "nli"
-        loaded = load_model(cfg.model, "classification", dtype=ctx.dtype, device=ctx.device)
-        self.info = loaded.info
-        try:
-            self.labels = nli_label_index(loaded.model.config.id2label, cfg.model.labels)
-        except ValueError as e:
-            raise ModelUnavailableError(f"model {cfg.model.id!r}: {e}") from None
-        model_key = f"{loaded.info.id}@{loaded.info.revision}|sha={loaded.info.weight_sha256}"
-        self.backend = PairClassifierBackend(
-            loaded.model, loaded.tokenizer, max_length=cfg.model.max_length, cache_key=model_key,
-            device=ctx.device,
-        )
+        self.info, self.labels, self.backend = load_nli_classifier(cfg.model, ctx)
         self.label_names = self.backend.labels
         self.truncated = 0
         """Premise-claim inputs longer than the model window (truncated by the backend); reported."""

@@ -30,11 +30,11 @@ from typing import Any
 
 from harness.config import SummaCConvScorerConfig, SummaCZSScorerConfig
 from harness.engine import Engine
-from harness.engine.hf_backend import PairClassifierBackend
-from harness.models.loading import ModelUnavailableError, load_model
-from harness.models.nli_labels import nli_label_index, to_nli_probs
+from harness.models.loading import ModelUnavailableError
+from harness.models.nli_labels import to_nli_probs
 from harness.results.schema import ModelInfo
 from harness.scorers.base import ClaimKey, ScorerContext, scorer
+from harness.scorers.nli import load_nli_classifier
 from harness.scorers.summac_weights import CONV_VITC_SENT_PERC_E, PERCENTILE_EDGES
 from harness.segment.sentences import _strip, split_sentences
 from harness.types import ClaimScore, Evidence, Segment, SegmentedPair
@@ -142,18 +142,10 @@ class _SummaCImager:
     def __init__(self, cfg: SummaCZSScorerConfig | SummaCConvScorerConfig, ctx: ScorerContext) -> None:
         self.cfg = cfg
         self.name = cfg.name or cfg.type
-        loaded = load_model(cfg.model, "classification", dtype=ctx.dtype, device=ctx.device)
-        self.info = loaded.info
-        try:
-            self.labels = nli_label_index(loaded.model.config.id2label, cfg.model.labels)
-        except ValueError as e:
-            raise ModelUnavailableError(f"model {cfg.model.id!r}: {e}") from None
+        self.info, self.labels, self.backend = load_nli_classifier(cfg.model, ctx)
         if not self.labels["contradiction"] and getattr(cfg, "use_con", False):
             raise ModelUnavailableError(
                 f"model {cfg.model.id!r} has no contradiction class; SummaC-ZS needs one (or set use_con: false)")
-        key = f"{loaded.info.id}@{loaded.info.revision}|sha={loaded.info.weight_sha256}"
-        self.backend = PairClassifierBackend(loaded.model, loaded.tokenizer, max_length=cfg.model.max_length,
-                                             cache_key=key, device=ctx.device)
 
     def languages(self) -> frozenset[str] | None:
         return frozenset(self.info.languages) if self.info.languages else None
