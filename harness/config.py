@@ -219,8 +219,11 @@ class NLIScorerConfig(_ScorerBase):
         return v
 
     premise_top_k: int | None = Field(default=None, ge=1)
-    """Score each claim only against the k premise units sharing most content words with it (``None``: all
-    units). A CPU-time shortcut for long sources: the best-entailing unit is almost always a high-overlap one."""
+    """Score each claim only against its k closest premise units (``None``: all units), chosen by
+    ``premise_selection``. A CPU-time shortcut: the best-entailing unit is almost always among the closest."""
+    premise_selection: Literal["words", "encoder", "words+encoder"] = "words"
+    """How ``premise_top_k`` picks units: most shared content words; highest multilingual-encoder cosine (sees
+    paraphrase, e.g. abstractive XSum-style summaries); or the union of both picks (up to 2k units)."""
     max_premises_per_claim: int | None = Field(default=256, ge=1)
     """With ``premise_top_k`` unset: a source with more premise units than this (a book, not an article; FRANK
     and BUMP sources have at most 144) scores each claim against only this many units, the ones sharing most

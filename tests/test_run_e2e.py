@@ -217,3 +217,24 @@ def test_premise_top_k_scores_a_subset_and_keeps_evidence_offsets(tmp_path: Path
         assert c.detail["premises_scored"] == 1 and c.evidence is not None
         assert sources[c.pair_id][c.evidence.start : c.evidence.end] == c.evidence.text
         assert c.score is not None and full[key].score is not None and c.score <= full[key].score + 1e-6
+
+
+def test_premise_selection_by_encoder_finds_paraphrased_evidence(tmp_path: Path, tiny_nli_dir: Path) -> None:
+    source = ("The feline dozed on the woven mat all afternoon. Shares in the bank fell sharply on Tuesday. "
+              "A cat owner said the weather was bad for the harvest. Rain is expected in the north.")
+    claim = "A cat was sleeping on a rug."  # a paraphrase of the first sentence; the third shares "cat"
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"id": "p", "source": source, "rewrite": claim}) + "\n")
+    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}",
+                  extra=NO_CHECKS + "\nsegmentation: {premises: {unit: sentence}}")
+    evidence = {}
+    for how in ("words", "encoder", "words+encoder"):
+        out = tmp_path / how
+        assert main(["run", str(cfg), "--output", str(out), "--set", "scorers.0.premise_top_k=1",
+                     "--set", f"scorers.0.premise_selection={how}"]) == 0
+        (row,) = [c for c in _read(_run_folder(out))[2] if c.scorer == "nli"]
+        evidence[how] = row
+    assert evidence["words"].evidence.text.startswith("A cat owner")  # type: ignore[union-attr]
+    assert evidence["encoder"].evidence.text.startswith("The feline")  # type: ignore[union-attr]
+    assert evidence["encoder"].detail["premises_scored"] == 1
+    assert evidence["words+encoder"].detail["premises_scored"] == 2  # the union of both picks

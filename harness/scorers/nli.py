@@ -139,6 +139,30 @@ class NLIScorer:
     def languages(self) -> frozenset[str] | None:
         return frozenset(self.info.languages) if self.info.languages else None
 
+    def _encoder_closest(self, pairs: Sequence[SegmentedPair], engine: Engine) -> dict[tuple[str, int], list[int]]:
+        """Per (pair id, claim position): the ``premise_top_k`` premise positions (source order) with the highest
+        multilingual-encoder cosine, for pairs with more premises than that. One engine call for all texts."""
+        from harness.engine.sentence_encoder import embed, multilingual_encoder
+
+        k = self.cfg.premise_top_k
+        assert k is not None
+        todo = [sp for sp in pairs if len(sp.premises) > k and any(c.checkable for c in sp.claims)]
+        texts = list(dict.fromkeys(t for sp in todo for t in (*(p.text for p in sp.premises),
+                                                              *(c.text for c in sp.claims if c.checkable))))
+        if not texts:
+            return {}
+        vecs = embed(engine, multilingual_encoder(), texts, desc=f"{self.name} premise selection")
+        row = {t: i for i, t in enumerate(texts)}
+        out: dict[tuple[str, int], list[int]] = {}
+        for sp in todo:
+            prem = vecs[[row[p.text] for p in sp.premises]]
+            for ci, claim in enumerate(sp.claims):
+                if claim.checkable:
+                    sims = prem @ vecs[row[claim.text]]
+                    top = sorted(range(len(sims)), key=lambda i: (-float(sims[i]), i))[:k]
+                    out[(sp.pair.id, ci)] = sorted(top)
+        return out
+
     def models(self) -> list[ModelInfo]:
         return [self.info]
 
@@ -157,6 +181,9 @@ class NLIScorer:
         inputs: list[tuple[str, str]] = []
         spans: list[tuple[SegmentedPair, int, int, list[int]]] = []  # (pair, claim pos, first input, premises)
         cap = self.cfg.max_premises_per_claim
+        selection = self.cfg.premise_selection
+        semantic = (self._encoder_closest(pairs, engine) if self.cfg.premise_top_k is not None and selection != "words"
+                    else {})
         for sp in pairs:
             if not sp.premises:
                 continue
@@ -168,7 +195,13 @@ class NLIScorer:
             for ci, claim in enumerate(sp.claims):
                 if not claim.checkable:
                     continue
-                chosen = index.closest(claim.text, k) if index is not None else list(range(len(sp.premises)))
+                if index is None:
+                    chosen = list(range(len(sp.premises)))
+                elif (sp.pair.id, ci) in semantic:
+                    by_cos = semantic[(sp.pair.id, ci)]
+                    chosen = by_cos if selection == "encoder" else sorted({*index.closest(claim.text, k), *by_cos})
+                else:
+                    chosen = index.closest(claim.text, k)
                 spans.append((sp, ci, len(inputs), chosen))
                 inputs.extend((sp.premises[i].text, claim.text) for i in chosen)
         raw = engine.run(self.backend, inputs, desc=f"{self.name} premise-claim pairs")
