@@ -218,9 +218,10 @@ class NLIScorerConfig(_ScorerBase):
                 "number, or 'summac_zs' for SummaC-ZS's max P(entail) - max P(contradict)")
         return v
 
-    premise_top_k: int | None = Field(default=None, ge=1)
-    """Score each claim only against its k closest premise units (``None``: all units), chosen by
-    ``premise_selection``. A CPU-time shortcut: the best-entailing unit is almost always among the closest."""
+    premise_top_k: int | None = Field(default=3, ge=1)
+    """Score each claim only against its k closest premise units, chosen by ``premise_selection`` (``None``:
+    every unit, an exhaustive run). Default 3: on FRANK valid + BUMP, 7.6x fewer model inputs than every unit
+    with ROC-AUC and twin wins within their bootstrap intervals (README, "Speed")."""
     premise_selection: Literal["words", "encoder", "words+encoder"] = "words"
     """How ``premise_top_k`` picks units: most shared content words; highest multilingual-encoder cosine (sees
     paraphrase, e.g. abstractive XSum-style summaries); or the union of both picks (up to 2k units)."""

@@ -115,6 +115,7 @@ data: {{type: jsonl, path: "{data}"}}
 scorers:
   - type: nli
     model: {{id: "{tiny_nli_dir}", max_length: 128}}
+    premise_top_k: null
     max_premises_per_claim: 8
 checks: {{off_topic: false}}
 runtime: {{dtype: fp32, cache: null, progress: false}}
