@@ -5,10 +5,19 @@ list and must produce the same probabilities:
 
 * ``one_at_a_time``  – a forward call per pair (naive loop);
 * ``fixed_batch32``  – batches of 32 in input order, padded to the longest row (HF-pipeline-like);
-* ``summac``         – SummaC's reference batching: per (document, summary) a premise×claim grid,
-  flattened premise-major, batches of 20 in insertion order, padded to the longest row, no dedup;
+* ``summac``         – SummaC's reference batching (``SummaCZS.score`` -> ``SummaCImager.build_images``): the
+  premise×claim grid of every (document, summary), premise-major, concatenated across pairs in input order,
+  batches of 128, padded to the longest row; repeated (document, summary) pairs once, no other dedup;
+* ``crossencoder``   – sentence-transformers ``CrossEncoder.predict`` (optional ``bench`` extra) on the same
+  model exported to a temporary folder: sorts by character length, batches of 32, padded to the longest row;
 * ``engine``         – :class:`harness.engine.Engine` (dedup, bulk tokenisation in a background thread,
-  length sort, token-budget batches padded to a multiple of 8).
+  length sort, token-budget batches padded to a multiple of 8);
+* ``engine_onnx`` / ``engine_onnx_int8`` – the same engine over
+  :class:`harness.engine.onnx_backend.OnnxPairClassifierBackend` (ONNX Runtime, fp32 / dynamic int8; CPU, fp32
+  models only; optional ``bench`` extra).
+
+A strategy whose optional package is missing (or that does not apply to the device/dtype) is skipped and the
+reason is kept in the report.
 
 Strategies are interleaved (the order rotates every repeat) and the best time of ``--repeats`` is kept,
 so background load hurts all of them alike. Run ``python -m harness.bench --help``.
@@ -44,9 +53,11 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FRANK_PATH = REPO_ROOT.parent / "shared" / "data" / "dev" / "frank_valid.jsonl"
-STRATEGIES = ("one_at_a_time", "fixed_batch32", "summac", "engine")
-SUMMAC_BATCH = 20  # summac/model_summac.py: SummaCImager.build_image batches the grid by 20
+STRATEGIES = ("one_at_a_time", "fixed_batch32", "summac", "crossencoder", "engine", "engine_onnx",
+              "engine_onnx_int8")
+SUMMAC_BATCH = 128  # summac 0.0.4 SummaCZS.score(batch_size=128) -> build_images: batches across pairs
 PIPELINE_BATCH = 32
+CROSSENCODER_BATCH = 32  # CrossEncoder.predict's default batch_size
 
 
 # ----------------------------------------------------------------------------------------------- data
@@ -273,10 +284,10 @@ class _Meter:
         self.calls = self.rows = self.real = self.padded = self.real_sq = self.padded_sq = 0
 
 
-def _metered_backend(loaded: Loaded, pad_multiple: int, meter: _Meter) -> Any:
+def _metered_backend(loaded: Loaded, pad_multiple: int, meter: _Meter, base: Any = None, **kwargs: Any) -> Any:
     from harness.engine.hf_backend import PairClassifierBackend
 
-    class Metered(PairClassifierBackend):
+    class Metered(base or PairClassifierBackend):  # type: ignore[misc,valid-type]
         def run_batch(self, batch: Sequence[Any]) -> list[Any]:
             lengths = [len(e) for e in batch]
             width = self.batch_width(max(lengths)) if lengths else 0
@@ -289,7 +300,7 @@ def _metered_backend(loaded: Loaded, pad_multiple: int, meter: _Meter) -> Any:
             return super().run_batch(batch)
 
     return Metered(loaded.model, loaded.tokenizer, max_length=loaded.max_length, cache_key=loaded.name,
-                   pad_multiple=pad_multiple)
+                   pad_multiple=pad_multiple, **kwargs)
 
 
 def _peak_reset(device: Any) -> None:
@@ -323,6 +334,45 @@ def _peak_mb(device: Any) -> float:
 Runner = Callable[[Workload], list[Any]]
 
 
+def _crossencoder(loaded: Loaded, device: Any, dtype: Any, labels: Sequence[str], lengths: dict, meter: _Meter
+                  ) -> tuple[Runner, Any]:
+    """sentence-transformers' ``CrossEncoder`` on the bench model saved to a temporary folder. Logits are
+    softmaxed (identity activation + ``apply_softmax``) so its probabilities compare with the others'. It batches
+    by itself, so the meter replays its plan (character-length sort, batches of 32, pad to longest) on our
+    token counts (same tokenizer, same ``longest_first`` truncation)."""
+    import numpy as np
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    folder = tempfile.TemporaryDirectory(prefix="harness-bench-ce-")
+    loaded.model.save_pretrained(folder.name)
+    loaded.tokenizer.save_pretrained(folder.name)
+    if int(getattr(loaded.model.config, "type_vocab_size", 0) or 0) > 1:  # the tiny tokenizer omits token types
+        cfg_path = Path(folder.name) / "tokenizer_config.json"
+        cfg = json.loads(cfg_path.read_text())
+        cfg["model_input_names"] = ["input_ids", "token_type_ids", "attention_mask"]
+        cfg_path.write_text(json.dumps(cfg))
+    ce = CrossEncoder(folder.name, device=str(device), max_length=loaded.max_length,
+                      activation_fn=torch.nn.Identity(), model_kwargs={"dtype": dtype})
+
+    def run(w: Workload) -> list[Any]:
+        pairs = w.pairs
+        order = np.argsort([-(len(p) + len(h)) for p, h in pairs])
+        for i in range(0, len(pairs), CROSSENCODER_BATCH):
+            n = [lengths[pairs[k]] for k in order[i : i + CROSSENCODER_BATCH]]
+            meter.calls += 1
+            meter.rows += len(n)
+            meter.real += sum(n)
+            meter.real_sq += sum(x * x for x in n)
+            meter.padded += max(n) * len(n)
+            meter.padded_sq += max(n) ** 2 * len(n)
+        probs = ce.predict(pairs, batch_size=CROSSENCODER_BATCH, apply_softmax=True, show_progress_bar=False,
+                           convert_to_numpy=True)
+        return [dict(zip(labels, map(float, row), strict=True)) for row in probs]
+
+    return run, folder
+
+
 def _strategies(ref: Any, eng: Any, token_budget: int) -> dict[str, Runner]:
     from harness.engine.runner import Engine
 
@@ -336,14 +386,19 @@ def _strategies(ref: Any, eng: Any, token_budget: int) -> dict[str, Runner]:
         return out
 
     def summac(w: Workload) -> list[Any]:
+        start: dict[Case, int] = {}  # SummaC caches images by (document, summary): a repeated pair runs once
+        grid: list[tuple[str, str]] = []
+        for case in w.cases:
+            if case not in start:
+                start[case] = len(grid)
+                grid.extend((p, c) for p in case.premises for c in case.claims)  # premise-major, as SummaC
+        res: list[Any] = []
+        for i in range(0, len(grid), SUMMAC_BATCH):  # across pairs, in input order, padded to the longest row
+            res.extend(ref.run_batch(ref.encode_many(grid[i : i + SUMMAC_BATCH])))
         out: list[Any] = []
         for case in w.cases:
-            grid = [(p, c) for p in case.premises for c in case.claims]  # premise-major, as SummaC
-            res: list[Any] = []
-            for i in range(0, len(grid), SUMMAC_BATCH):
-                res.extend(ref.run_batch(ref.encode_many(grid[i : i + SUMMAC_BATCH])))
-            n_c = len(case.claims)
-            out.extend(res[i * n_c + j] for j in range(n_c) for i in range(len(case.premises)))
+            s, n_c = start[case], len(case.claims)
+            out.extend(res[s + i * n_c + j] for j in range(n_c) for i in range(len(case.premises)))
         return out
 
     def engine(w: Workload) -> list[Any]:
@@ -383,6 +438,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
     import torch
 
     from harness.engine.device import dtype_name, resolve_device, resolve_dtype, set_threads
+    from harness.engine.runner import Engine
 
     threads = set_threads(args.threads)
     device = resolve_device(args.device)
@@ -406,8 +462,34 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
     ref = _metered_backend(loaded, 1, meter)  # reference strategies pad to the longest row, like HF
     eng = _metered_backend(loaded, 8, meter)
     runners = _strategies(ref, eng, args.token_budget)
-    names = [s for s in args.strategies if s in runners]
     lengths = [len(e) for e in eng.encode_many(pairs)]
+    skipped: dict[str, str] = {}
+    keep: list[Any] = []  # temporary folders of the optional strategies live as long as the run
+    if "crossencoder" in args.strategies:
+        try:
+            run_ce, folder = _crossencoder(loaded, device, dtype, eng.labels, dict(zip(pairs, lengths, strict=True)),
+                                           meter)
+            runners["crossencoder"] = run_ce
+            keep.append(folder)
+        except ImportError as exc:
+            skipped["crossencoder"] = f"sentence-transformers not installed ({exc.name}): pip install 'harness[bench]'"
+    for name, quantize in (("engine_onnx", None), ("engine_onnx_int8", "int8")):
+        if name not in args.strategies:
+            continue
+        from harness.engine.onnx_backend import OnnxPairClassifierBackend, onnx_available
+
+        reason = onnx_available() or (
+            "ONNX Runtime strategies run on CPU in fp32 only" if torch.device(device).type != "cpu"
+            or dtype != torch.float32 else None)
+        if reason:
+            skipped[name] = reason
+            continue
+        onnx_be = _metered_backend(loaded, 8, meter, OnnxPairClassifierBackend, quantize=quantize, threads=threads)
+        keep.append(onnx_be)
+        runners[name] = (lambda be: lambda w: Engine(args.token_budget).run(be, w.pairs))(onnx_be)
+    for name, why in skipped.items():
+        log(f"  skipped {name}: {why}")
+    names = [s for s in args.strategies if s in runners]
     flops = lambda real, real_sq: 2 * p_nonemb * real + 4 * n_layers * hidden * real_sq  # noqa: E731
 
     warm = workload.subset(min(64, len(pairs)))
@@ -421,13 +503,14 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         for name in order:
             meter.reset()
             _peak_reset(device)
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             out = runners[name](workload)
-            elapsed = time.perf_counter() - t0
+            elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
             peak = _peak_mb(device)
             outputs.setdefault(name, out)
-            r = results.setdefault(name, {"times_s": []})
+            r = results.setdefault(name, {"times_s": [], "cpu_s": []})
             r["times_s"].append(elapsed)
+            r["cpu_s"].append(cpu)
             if elapsed <= min(r["times_s"]):
                 r.update(
                     forward_calls=meter.calls, computed_pairs=meter.rows, real_tokens=meter.real,
@@ -439,23 +522,30 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
 
     workload_tokens = sum(lengths)
     tol = args.tolerance if args.tolerance is not None else (1e-4 if dtype == torch.float32 else 5e-2)
+    from harness.engine.onnx_backend import INT8_TOLERANCE
     reference = outputs.get("engine") or next(iter(outputs.values()))
     for name, r in results.items():
         t = min(r["times_s"])
         r.update(
             time_s=t,
             pairs_per_s=len(pairs) / t,
+            pairs_per_cpu_s=len(pairs) / min(r["cpu_s"]),
             tokens_per_s=workload_tokens / t,
             useful_fraction=r["real_tokens"] / r["padded_tokens"] if r["padded_tokens"] else 1.0,
             flop_fraction=r["flops_real"] / t / peak_flops,
             padded_flop_fraction=r["flops_padded"] / t / peak_flops,
             max_abs_diff_vs_engine=_max_abs_diff(outputs[name], reference),
         )
-        r["scores_match"] = r["max_abs_diff_vs_engine"] <= tol
+        r["tolerance"] = max(tol, INT8_TOLERANCE) if name == "engine_onnx_int8" else tol
+        r["scores_match"] = r["max_abs_diff_vs_engine"] <= r["tolerance"]
     if "engine" in results:
         e = results["engine"]["pairs_per_s"]
         for r in results.values():
             r["engine_speedup"] = e / r["pairs_per_s"]
+    if "engine_onnx" in results:
+        e = results["engine_onnx"]["pairs_per_s"]
+        for r in results.values():
+            r["engine_onnx_speedup"] = e / r["pairs_per_s"]
 
     sweeps: dict[str, Any] = {}
     if args.sweep and "engine" in runners:
@@ -482,6 +572,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         },
         "strategies": results,
         "scores_match": all(r["scores_match"] for r in results.values()),
+        "skipped": skipped,
         "sweeps": sweeps,
     }
     if "engine" in results:
@@ -528,7 +619,12 @@ def _targets(results: dict[str, dict[str, Any]], sweeps: dict[str, Any]) -> dict
     e = results["engine"]
     t: dict[str, Any] = {"engine_useful_fraction>=0.90": e["useful_fraction"] >= 0.90}
     if "summac" in results:
-        t["engine_vs_summac>=3x"] = results["summac"]["engine_speedup"] >= 3.0
+        t["engine_vs_summac>=4x"] = results["summac"]["engine_speedup"] >= 4.0
+    if "crossencoder" in results:
+        t["engine_vs_crossencoder>=1.5x"] = results["crossencoder"]["engine_speedup"] >= 1.5
+        if "engine_onnx" in results:
+            ratio = results["engine_onnx"]["pairs_per_s"] / results["crossencoder"]["pairs_per_s"]
+            t["engine_onnx_vs_crossencoder>=1.5x"] = ratio >= 1.5
     if "one_at_a_time" in results:
         t["engine_vs_one_at_a_time>=5x"] = results["one_at_a_time"]["engine_speedup"] >= 5.0
     if sweeps:
@@ -562,15 +658,16 @@ def print_table(report: dict[str, Any]) -> None:
     m, w = report["meta"], report["workload"]
     table = Table(title=f"{m['model_name']} · {m['dtype']} · {m['device']} · {w['pairs']} pairs "
                         f"({w['duplicate_fraction']:.1%} duplicates) · {w['name']}")
-    for col in ("strategy", "pairs/s", "real tok/s", "useful", "fwd calls", "peak MB", "FLOP frac",
-                "max|Δ| vs engine", "engine ×"):
+    for col in ("strategy", "pairs/s", "pairs/cpu-s", "real tok/s", "useful", "fwd calls", "peak MB", "FLOP frac",
+                "max|Δ| vs engine", "engine ×", "onnx ×"):
         table.add_column(col, justify="left" if col == "strategy" else "right")
     for name, r in report["strategies"].items():
         table.add_row(
-            name, f"{r['pairs_per_s']:.1f}", f"{r['tokens_per_s']:.0f}", f"{r['useful_fraction']:.3f}",
+            name, f"{r['pairs_per_s']:.1f}", f"{r['pairs_per_cpu_s']:.1f}", f"{r['tokens_per_s']:.0f}",
+            f"{r['useful_fraction']:.3f}",
             str(r["forward_calls"]), f"{r['peak_mb']:.0f}", f"{r['flop_fraction']:.3f}",
             f"{r['max_abs_diff_vs_engine']:.1e}" + ("" if r["scores_match"] else " ✗"),
-            f"{r.get('engine_speedup', float('nan')):.2f}",
+            f"{r.get('engine_speedup', float('nan')):.2f}", f"{r.get('engine_onnx_speedup', float('nan')):.2f}",
         )
     console = Console() if sys.stdout.isatty() else Console(width=160)
     console.print(table)
@@ -580,6 +677,9 @@ def print_table(report: dict[str, Any]) -> None:
         console.print(f"time vs pairs: {pts}  (R²={s['time_vs_pairs_fit']['r2']:.4f})")
         pts = ", ".join(f"{r['doc_sentences']} sent→{r['time_s']:.2f}s" for r in s["time_vs_doc_sentences"])
         console.print(f"time vs doc length: {pts}  (R²={s['time_vs_doc_sentences_fit']['r2']:.4f})")
+    for k, why in report.get("skipped", {}).items():
+        console.print(f"skipped {k}: {why}")
+    console.print(f"load average at the end: {m['loadavg_end']}")
     for k, ok in report.get("targets", {}).items():
         console.print(f"target {k}: {'[green]met' if ok else '[red]missed'}")
     console.print(f"scores match (tol {m['tolerance']:g}): {report['scores_match']}")
