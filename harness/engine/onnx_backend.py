@@ -29,9 +29,10 @@ __all__ = ["FP32_TOLERANCE", "INT8_TOLERANCE", "OnnxPairClassifierBackend", "onn
 
 FP32_TOLERANCE = 1e-4
 """Max |Δ probability| against the PyTorch backend in fp32 (measured: ~1e-6)."""
-INT8_TOLERANCE = 0.1
+INT8_TOLERANCE = 0.15
 """Max |Δ probability| accepted for dynamic int8 (per-channel int8 weights). Measured on the embedded model over
-300 FRANK grid pairs: max 0.093, p99 0.063, median 0.002 (per-tensor weights: max 0.24), see BENCHMARK.md."""
+FRANK grid pairs: max 0.093 (300 pairs; p99 0.063, median 0.002) and 0.13 (750 pairs); per-tensor weights: max
+0.24. Not for thresholds closer than that; see BENCHMARK.md."""
 
 
 def onnx_available() -> str | None:
