@@ -281,6 +281,29 @@ def measure_matmul_flops(dtype: Any, device: Any, size: int = 1024, seconds: flo
     return best
 
 
+def measure_ort_matmul_flops(size: int = 1024, seconds: float = 0.3, threads: int = 1) -> float:
+    """The same square fp32 matmul through ONNX Runtime (MLAS). On the AMD EPYC of BENCHMARK.md PyTorch's MKL
+    sgemm reaches ~165 GFLOP/s and MLAS ~400: the roofline is the best GEMM the machine offers, not torch's."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    spec = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [size, size]) for n in "ABC"]
+    graph = helper.make_graph([helper.make_node("MatMul", ["A", "B"], ["C"])], "mm", spec[:2], spec[2:])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    feeds = {n: np.random.default_rng(0).standard_normal((size, size), dtype=np.float32) for n in "AB"}
+    sess.run(None, feeds)
+    n, t0 = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - t0) < seconds or n < 2:
+        sess.run(None, feeds)
+        n += 1
+    return 2 * size**3 * n / elapsed
+
+
 # ------------------------------------------------------------------------------------------- metering
 
 
@@ -458,7 +481,16 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
     size, secs = (256, 0.05) if args.quick else (1024, 0.3)
     if torch.device(device).type == "cuda" and not args.quick:
         size = 8192  # a 1024² matmul leaves a data-centre GPU mostly idle: the peak must be the roofline
-    peak_flops = measure_matmul_flops(dtype, device, size=size, seconds=secs)
+    peak_flops = peak_torch = measure_matmul_flops(dtype, device, size=size, seconds=secs)
+    peak_ort = 0.0
+    ort_roofline = torch.device(device).type == "cpu" and dtype == torch.float32
+    if ort_roofline:
+        from harness.engine.onnx_backend import onnx_available
+
+        ort_roofline = onnx_available() is None
+    if ort_roofline:
+        peak_ort = measure_ort_matmul_flops(size, secs, threads)
+        peak_flops = max(peak_flops, peak_ort)
     log(f"model={loaded.name} dtype={dtype_name(dtype)} device={device} threads={threads} "
         f"matmul peak={peak_flops / 1e9:.1f} GFLOP/s")
 
@@ -533,7 +565,10 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
             log(f"  rep {rep} {name:14s} {elapsed:8.2f} s")
             # Re-measure the roofline between strategies, so that it sees the same background load they do
             # (a peak taken once at a busy moment made FLOP fractions > 1).
-            peak_flops = max(peak_flops, measure_matmul_flops(dtype, device, size=size, seconds=secs / 3, trials=1))
+            peak_torch = max(peak_torch, measure_matmul_flops(dtype, device, size=size, seconds=secs / 3, trials=1))
+            if ort_roofline:
+                peak_ort = max(peak_ort, measure_ort_matmul_flops(size, secs / 3, threads))
+            peak_flops = max(peak_flops, peak_torch, peak_ort)
 
     workload_tokens = sum(lengths)
     tol = args.tolerance if args.tolerance is not None else (1e-4 if dtype == torch.float32 else 5e-2)
@@ -576,7 +611,8 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
             "threads": threads, "token_budget": args.token_budget, "seed": args.seed, "repeats": args.repeats,
             "torch": torch.__version__, "python": platform.python_version(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(), "loadavg_end": _loadavg(),
-            "matmul_peak_flops": peak_flops, "nonembedding_params": p_nonemb, "layers": n_layers,
+            "matmul_peak_flops": peak_flops, "matmul_peak_torch_flops": peak_torch,
+            "matmul_peak_onnxruntime_flops": peak_ort or None, "nonembedding_params": p_nonemb, "layers": n_layers,
             "hidden": hidden, "tolerance": tol,
         },
         "workload": {
@@ -694,7 +730,9 @@ def print_table(report: dict[str, Any]) -> None:
         console.print(f"time vs doc length: {pts}  (R²={s['time_vs_doc_sentences_fit']['r2']:.4f})")
     for k, why in report.get("skipped", {}).items():
         console.print(f"skipped {k}: {why}")
-    console.print(f"load average at the end: {m['loadavg_end']}")
+    console.print(f"load average at the end: {m['loadavg_end']}; matmul roofline {m['matmul_peak_flops'] / 1e9:.0f} "
+                  f"GFLOP/s (torch {m['matmul_peak_torch_flops'] / 1e9:.0f}, onnxruntime "
+                  f"{(m['matmul_peak_onnxruntime_flops'] or 0) / 1e9:.0f})")
     for k, ok in report.get("targets", {}).items():
         console.print(f"target {k}: {'[green]met' if ok else '[red]missed'}")
     console.print(f"scores match (tol {m['tolerance']:g}): {report['scores_match']}")
