@@ -128,3 +128,20 @@ def test_summac_strategy_batches_across_pairs_in_input_order() -> None:
     assert [len(x) for x in rec.batches] == [128, 2], "130 grid inputs (a once, then b), cut at 128"
     assert flat[:4] == [("a0", "x"), ("a0", "y"), ("a1", "x"), ("a1", "y")], "premise-major"
     assert flat[100:102] == [("b0", "z"), ("b1", "z")], "the next pair continues the same batch"
+
+
+@pytest.mark.slow
+def test_generate_bench_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The GPU script's generator path on CPU: engine and fixed batches generate the same strings (fp32)."""
+    from harness.bench_generate import main as generate
+
+    assert generate(["--model", "t5-tiny", "--device", "cpu", "--dtype", "fp32", "--quick", "--threads", "1",
+                     "--n-prompts", "24", "--new-tokens", "4", "--repeats", "1", "--out", str(tmp_path)]) == 0
+    (path,) = tmp_path.glob("generate-*.json")
+    report = json.loads(path.read_text())
+    assert set(report["strategies"]) == {"fixed_batch32", "engine"} and report["workload"]["prompts"] == 24
+    for r in report["strategies"].values():
+        assert 0 < r["useful_fraction"] <= 1 and r["flop_fraction"] > 0 and r["peak_mb"] > 0
+        assert r["same_output_as_engine"] == 1.0
+    assert report["strategies"]["engine"]["useful_fraction"] >= report["strategies"]["fixed_batch32"]["useful_fraction"]
+    assert "prompts/s" in capsys.readouterr().out
