@@ -671,6 +671,8 @@ def _targets(results: dict[str, dict[str, Any]], sweeps: dict[str, Any]) -> dict
     t: dict[str, Any] = {"engine_useful_fraction>=0.90": e["useful_fraction"] >= 0.90}
     if "summac" in results:
         t["engine_vs_summac>=4x"] = results["summac"]["engine_speedup"] >= 4.0
+        if "engine_onnx" in results:
+            t["engine_onnx_vs_summac>=4x"] = results["summac"]["engine_onnx_speedup"] >= 4.0
     if "crossencoder" in results:
         t["engine_vs_crossencoder>=1.5x"] = results["crossencoder"]["engine_speedup"] >= 1.5
         if "engine_onnx" in results:
