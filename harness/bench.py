@@ -320,7 +320,7 @@ class _Meter:
 def _metered_backend(loaded: Loaded, pad_multiple: int, meter: _Meter, base: Any = None, **kwargs: Any) -> Any:
     from harness.engine.hf_backend import PairClassifierBackend
 
-    class Metered(base or PairClassifierBackend):  # type: ignore[misc,valid-type]
+    class Metered(base or PairClassifierBackend):  # type: ignore[misc]
         def run_batch(self, batch: Sequence[Any]) -> list[Any]:
             lengths = [len(e) for e in batch]
             width = self.batch_width(max(lengths)) if lengths else 0

