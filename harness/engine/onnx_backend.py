@@ -97,7 +97,15 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             qpath = folder / "model.int8.onnx"
-            quantize_dynamic(str(path), str(qpath), weight_type=QuantType.QInt8, per_channel=True)
+            import logging
+
+            root = logging.getLogger()
+            level = root.level
+            root.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint on the root logger every call
+            try:
+                quantize_dynamic(str(path), str(qpath), weight_type=QuantType.QInt8, per_channel=True)
+            finally:
+                root.setLevel(level)
             path = qpath
         import onnxruntime as ort
 
