@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.aggregate import aggregate_pair, claims_for_pair, combine_pair_scores, mark_unverified
-from harness.config import NLIScorerConfig, RunConfig
+from harness.config import ConfigError, NLIScorerConfig, RunConfig
 from harness.engine import Engine
 from harness.results.schema import ClaimRow, EvidenceRow, PairRow, PairScoreRow, ScorerInfo
 from harness.routing import Routes, score_with_routes
@@ -160,7 +160,12 @@ def build_context(cfg: RunConfig, *, cache: Any = None, threads: int | None = No
     t = time.perf_counter()
     device, dtype = _resolve_runtime(cfg, threads)
     _seed(cfg.runtime.seed)
-    sctx = ScorerContext(device=device, dtype=dtype)
+    if cfg.runtime.backend != "torch":  # ONNX Runtime runs exported fp32 graphs on the CPU
+        if cfg.runtime.dtype not in ("auto", "fp32") or device != "cpu":
+            raise ConfigError(f"runtime.backend {cfg.runtime.backend!r} runs fp32 on the CPU; set runtime.dtype: "
+                              f"fp32 (or auto) and runtime.device: cpu (got {cfg.runtime.dtype}, {device})")
+        dtype = "fp32"
+    sctx = ScorerContext(device=device, dtype=dtype, backend=cfg.runtime.backend)
     scorers = [build_scorer(s, sctx) for s in cfg.scorers]
     engine = Engine(cfg.runtime.token_budget, cache=cache,
                     progress=cfg.runtime.progress if progress is None else progress)

@@ -67,3 +67,30 @@ def test_onnx_rejects_what_it_cannot_run(model_and_tokenizer: tuple) -> None:
     bf16 = build_tiny_bert(len(tok), seed=3, dtype=torch.bfloat16)
     with pytest.raises(ValueError, match="fp32"):
         OnnxPairClassifierBackend(bf16, tok)
+
+
+def test_runtime_backend_onnx_runs_a_whole_config_with_the_same_scores(tmp_path, tiny_nli_dir) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from harness.__main__ import main
+    from harness.results.schema import ClaimRow
+
+    data = tmp_path / "d.jsonl"
+    rows = [{"id": f"p{i}", "source": "The cat sat on the mat. It was a sunny day in Paris. The dog slept.",
+             "rewrite": r} for i, r in enumerate(["The cat sat.", "It rained in Rome. The dog slept."])]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"data: {{type: jsonl, path: {data}}}\nscorers: [{{type: nli, model: {{id: {tiny_nli_dir}}}}}]\n"
+                   "checks: {off_topic: false, quotes: false}\nruntime: {cache: null, progress: false, dtype: fp32}\n")
+    scores = {}
+    for backend in ("torch", "onnx"):
+        out = tmp_path / backend
+        assert main(["run", str(cfg), "--output", str(out), "--set", f"runtime.backend={backend}"]) == 0
+        (folder,) = [p for p in out.iterdir() if not p.name.startswith(".")]
+        claims = [ClaimRow.model_validate_json(x) for x in (folder / "claims.jsonl").read_text().splitlines()]
+        scores[backend] = {(c.pair_id, c.claim_index): c.score for c in claims if c.score is not None}
+    assert scores["torch"].keys() == scores["onnx"].keys() and scores["torch"]
+    assert max(abs(scores["torch"][k] - scores["onnx"][k]) for k in scores["torch"]) <= FP32_TOLERANCE
+    # the ONNX backend runs fp32 graphs: another dtype is refused in one line before any scoring
+    assert main(["run", str(cfg), "--output", str(tmp_path / "bf16"), "--set", "runtime.backend=onnx",
+                 "--set", "runtime.dtype=bf16"]) == 2

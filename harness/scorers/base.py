@@ -28,6 +28,8 @@ class ScorerContext:
     device: str = "cpu"
     dtype: str = "fp32"
     """Resolved dtype name: fp32 | bf16 | fp16."""
+    backend: str = "torch"
+    """``runtime.backend``: torch | onnx | onnx-int8 (NLI classifiers only)."""
 
 
 @runtime_checkable

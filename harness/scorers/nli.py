@@ -116,8 +116,17 @@ def load_nli_classifier(model: ModelConfig, ctx: ScorerContext) -> tuple[ModelIn
     except ValueError as e:
         raise ModelUnavailableError(f"model {model.id!r}: {e}") from None
     key = f"{loaded.info.id}@{loaded.info.revision}|sha={loaded.info.weight_sha256}"
-    backend = PairClassifierBackend(loaded.model, loaded.tokenizer, max_length=model.max_length, cache_key=key,
-                                    device=ctx.device)
+    if ctx.backend == "torch":
+        backend = PairClassifierBackend(loaded.model, loaded.tokenizer, max_length=model.max_length, cache_key=key,
+                                        device=ctx.device)
+    else:
+        from harness.engine.onnx_backend import OnnxPairClassifierBackend
+
+        try:
+            backend = OnnxPairClassifierBackend(loaded.model, loaded.tokenizer, max_length=model.max_length,
+                                                cache_key=key, quantize="int8" if ctx.backend == "onnx-int8" else None)
+        except ImportError as e:
+            raise ModelUnavailableError(f"runtime.backend {ctx.backend!r}: {e}") from None
     return loaded.info, labels, backend
 
 
