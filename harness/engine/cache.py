@@ -18,7 +18,8 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from harness.engine.base import ModelInput, Output
@@ -34,6 +35,26 @@ def cache_digest(cache_key: str, item: ModelInput) -> bytes:
     return hashlib.sha256(payload.encode("utf-8")).digest()
 
 
+_BUSY_SECONDS = 60.0
+
+
+def _while_locked(statement: Callable[[], object]) -> None:
+    """Run a set-up statement, retrying while another process holds the lock. Switching a new file to WAL
+    needs an exclusive lock and SQLite answers "database is locked" at once instead of waiting out the busy
+    timeout when two processes open the same new cache together."""
+    deadline = time.monotonic() + _BUSY_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 class OutputCache:
     """sqlite-backed ``get_many`` / ``put_many`` store; safe to share between threads and processes."""
 
@@ -41,11 +62,12 @@ class OutputCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, check_same_thread=False, isolation_level=None)
+        _while_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
         # NORMAL is durable against process death (SIGKILL), only a power cut can lose the last commits.
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS outputs (key BLOB PRIMARY KEY, value TEXT NOT NULL)")
+        _while_locked(lambda: self._db.execute(
+            "CREATE TABLE IF NOT EXISTS outputs (key BLOB PRIMARY KEY, value TEXT NOT NULL)"))
 
     def get_many(self, cache_key: str, items: Iterable[ModelInput]) -> dict[ModelInput, Output]:
         """Cached outputs for those ``items`` that have one (missing items are simply absent)."""
