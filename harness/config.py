@@ -459,10 +459,13 @@ class RuntimeConfig(_Strict):
     so that model batches, and therefore the floats, are the same)."""
     ray: RayConfig = RayConfig()
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
-    """How NLI classifiers run their forward pass: PyTorch; ONNX Runtime on CPU in fp32 (same scores to ~1e-6,
-    about 1.8x the pairs/s on this CPU, see README "Speed"); or ONNX Runtime with dynamic int8 weights
-    (faster, probabilities move by up to ~0.13). The ONNX options need ``pip install 'harness[bench]'``."""
+    backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
+    """How pair classifiers (the NLI and SummaC scorers' models) run their forward pass. ``auto``: the fastest
+    at reference quality here: PyTorch on GPUs and on CPUs with native bf16 (run in bf16), else ONNX Runtime in
+    fp32 (PyTorch's fp32 scores to ~1e-6, fused kernels), PyTorch when onnxruntime is missing. ``torch``,
+    ``onnx`` (CPU, fp32) and ``onnx-int8`` (CPU, dynamic int8 weights: faster, probabilities move by up to
+    ~0.15) force one. run.json records the choice per model (``scorers[].models[].backend``); see README
+    "Speed"."""
     dtype: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     token_budget: int = Field(default=8192, ge=64)
     """Max padded tokens (rows x padded length) per forward pass."""

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.aggregate import aggregate_pair, claims_for_pair, combine_pair_scores, mark_unverified
@@ -31,13 +32,17 @@ CLAIM_RESERVE_TOKENS = 96
 (at most a quarter of the window, so small windows still get useful premises)."""
 
 
-def _resolve_runtime(cfg: RunConfig, threads: int | None = None) -> tuple[str, str]:
-    from harness.engine.device import dtype_name, resolve_device, resolve_dtype, set_threads
+def _resolve_runtime(cfg: RunConfig, threads: int | None = None) -> tuple[str, str, str]:
+    """Device, dtype name and pair-classifier backend (``runtime.backend: auto`` decided here)."""
+    from harness.engine.device import dtype_name, resolve_backend, resolve_device, set_threads
 
     set_threads(cfg.runtime.threads or threads)
     device = resolve_device(cfg.runtime.device)
-    dtype = resolve_dtype(cfg.runtime.dtype, device)
-    return str(device), dtype_name(dtype)
+    try:
+        backend, dtype = resolve_backend(cfg.runtime.backend, cfg.runtime.dtype, device)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    return str(device), dtype_name(dtype), backend
 
 
 def _seed(seed: int) -> None:
@@ -158,14 +163,11 @@ def build_context(cfg: RunConfig, *, cache: Any = None, threads: int | None = No
                   progress: bool | None = None) -> StageContext:
     """Resolve device and dtype, build every scorer and one engine (``cache``: an output cache or None)."""
     t = time.perf_counter()
-    device, dtype = _resolve_runtime(cfg, threads)
+    device, dtype, backend = _resolve_runtime(cfg, threads)
     _seed(cfg.runtime.seed)
-    if cfg.runtime.backend != "torch":  # ONNX Runtime runs exported fp32 graphs on the CPU
-        if cfg.runtime.dtype not in ("auto", "fp32") or device != "cpu":
-            raise ConfigError(f"runtime.backend {cfg.runtime.backend!r} runs fp32 on the CPU; set runtime.dtype: "
-                              f"fp32 (or auto) and runtime.device: cpu (got {cfg.runtime.dtype}, {device})")
-        dtype = "fp32"
-    sctx = ScorerContext(device=device, dtype=dtype, backend=cfg.runtime.backend)
+    # Exported ONNX graphs are kept beside the output cache (and, like it, not used by Ray actors).
+    export_dir = str(Path(cfg.runtime.cache).parent / "onnx") if cache is not None and cfg.runtime.cache else None
+    sctx = ScorerContext(device=device, dtype=dtype, backend=backend, export_dir=export_dir)
     scorers = [build_scorer(s, sctx) for s in cfg.scorers]
     engine = Engine(cfg.runtime.token_budget, cache=cache,
                     progress=cfg.runtime.progress if progress is None else progress)

@@ -394,16 +394,16 @@ def test_interrupt_exits_130_writes_no_run_and_keeps_the_cache_consistent(
     cfg = _config(tmp_path, {"name": "d", "type": "jsonl", "path": str(f)},
                   scorers=[{"type": "nli", "model": {"id": str(tiny_nli_dir), "max_length": 64}}],
                   extra={"runtime": {"cache": str(cache), "progress": False, "dtype": "fp32", "token_budget": 64}})
-    orig = PairClassifierBackend.run_batch
+    orig = PairClassifierBackend.collate  # every forward pass (PyTorch or ONNX Runtime) collates its batch first
     calls = {"n": 0}
 
-    def interrupted(self: PairClassifierBackend, batch: list) -> list:
+    def interrupted(self: PairClassifierBackend, batch: list) -> dict:
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
         return orig(self, batch)
 
-    monkeypatch.setattr(PairClassifierBackend, "run_batch", interrupted)
+    monkeypatch.setattr(PairClassifierBackend, "collate", interrupted)
     out = tmp_path / "results"
     assert main(["run", str(cfg), "--output", str(out)]) == 130
     err = capsys.readouterr().err.strip().splitlines()
@@ -415,7 +415,7 @@ def test_interrupt_exits_130_writes_no_run_and_keeps_the_cache_consistent(
     db.close()
     assert n_cached > 0
 
-    monkeypatch.setattr(PairClassifierBackend, "run_batch", orig)
+    monkeypatch.setattr(PairClassifierBackend, "collate", orig)
     rec, pairs = _run_ok(tmp_path, cfg)
     assert rec.engine["cache_hits"] == n_cached
     fresh = tmp_path / "fresh"

@@ -1,5 +1,6 @@
 """The ONNX Runtime backend gives the PyTorch backend's probabilities (fp32) and stays within the stated
-int8 tolerance; exporting leaves the PyTorch model untouched. Skipped without the ``bench`` extra."""
+int8 tolerance; exporting leaves the PyTorch model untouched; kept exports are reused, never half-written;
+``runtime.backend: auto`` picks it where it is the faster equal-quality path. Skipped without onnxruntime."""
 
 from __future__ import annotations
 
@@ -82,15 +83,94 @@ def test_runtime_backend_onnx_runs_a_whole_config_with_the_same_scores(tmp_path,
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"data: {{type: jsonl, path: {data}}}\nscorers: [{{type: nli, model: {{id: {tiny_nli_dir}}}}}]\n"
                    "checks: {off_topic: false, quotes: false}\nruntime: {cache: null, progress: false, dtype: fp32}\n")
-    scores = {}
-    for backend in ("torch", "onnx"):
+    scores, recorded = {}, {}
+    for backend in ("torch", "onnx", "auto"):  # auto with fp32 on a CPU = ONNX Runtime
         out = tmp_path / backend
         assert main(["run", str(cfg), "--output", str(out), "--set", f"runtime.backend={backend}"]) == 0
         (folder,) = [p for p in out.iterdir() if not p.name.startswith(".")]
         claims = [ClaimRow.model_validate_json(x) for x in (folder / "claims.jsonl").read_text().splitlines()]
         scores[backend] = {(c.pair_id, c.claim_index): c.score for c in claims if c.score is not None}
+        recorded[backend] = json.loads((folder / "run.json").read_text())["scorers"][0]["models"][0]["backend"]
+    assert recorded == {"torch": "torch", "onnx": "onnx", "auto": "onnx"}
     assert scores["torch"].keys() == scores["onnx"].keys() and scores["torch"]
     assert max(abs(scores["torch"][k] - scores["onnx"][k]) for k in scores["torch"]) <= FP32_TOLERANCE
+    assert scores["auto"] == scores["onnx"]
     # the ONNX backend runs fp32 graphs: another dtype is refused in one line before any scoring
     assert main(["run", str(cfg), "--output", str(tmp_path / "bf16"), "--set", "runtime.backend=onnx",
                  "--set", "runtime.dtype=bf16"]) == 2
+
+
+def test_kept_export_is_reused_and_never_half_written(model_and_tokenizer: tuple, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from harness.engine.onnx_backend import OnnxPairClassifierBackend
+
+    model, tok = model_and_tokenizer
+    exports: list[str] = []
+    real_export = OnnxPairClassifierBackend._export
+
+    def counting(self: OnnxPairClassifierBackend, path):  # type: ignore[no-untyped-def]
+        exports.append(str(path))
+        return real_export(self, path)
+
+    monkeypatch.setattr(OnnxPairClassifierBackend, "_export", counting)
+    first = OnnxPairClassifierBackend(model, tok, max_length=128, cache_key="tiny@sha=1", export_cache=tmp_path)
+    ref = Engine(512).run(first, PAIRS)
+    second = OnnxPairClassifierBackend(model, tok, max_length=128, cache_key="tiny@sha=1", export_cache=tmp_path)
+    assert len(exports) == 1 and second.graph_path == first.graph_path
+    assert Engine(512).run(second, PAIRS) == ref
+    (kept,) = [p for p in tmp_path.iterdir()]
+    assert kept.name != first.cache_key and not kept.name.startswith(".")  # a hash; no temporary folder left
+    # int8 is derived from the kept fp32 graph and kept beside it
+    q1 = OnnxPairClassifierBackend(model, tok, max_length=128, cache_key="tiny@sha=1", quantize="int8",
+                                   export_cache=tmp_path)
+    q2 = OnnxPairClassifierBackend(model, tok, max_length=128, cache_key="tiny@sha=1", quantize="int8",
+                                   export_cache=tmp_path)
+    assert len(exports) == 1 and q1.graph_path == q2.graph_path == kept / "model.int8.onnx"
+    # other weights (another key) get their own export
+    OnnxPairClassifierBackend(model, tok, max_length=128, cache_key="tiny@sha=2", export_cache=tmp_path)
+    assert len(exports) == 2 and len([p for p in tmp_path.iterdir()]) == 2
+    # a kept graph that no longer loads is replaced by a private export, with the same scores
+    (kept / "model.onnx").write_bytes(b"not a graph")
+    fresh = OnnxPairClassifierBackend(model, tok, max_length=128, cache_key="tiny@sha=1", export_cache=tmp_path)
+    assert len(exports) == 3 and fresh.graph_path != kept / "model.onnx"
+    assert _max_diff(Engine(512).run(fresh, PAIRS), ref) == 0.0
+
+
+def test_an_export_that_fails_leaves_nothing_behind(model_and_tokenizer: tuple, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from harness.engine.onnx_backend import OnnxPairClassifierBackend
+
+    model, tok = model_and_tokenizer
+
+    def broken(self: OnnxPairClassifierBackend, path):  # type: ignore[no-untyped-def]
+        path.write_bytes(b"half a graph")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(OnnxPairClassifierBackend, "_export", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        OnnxPairClassifierBackend(model, tok, cache_key="tiny@sha=1", export_cache=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_keeps_its_export_beside_the_output_cache(tmp_path, tiny_nli_dir) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from harness.__main__ import main
+
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"id": "p", "source": "The cat sat on the mat.", "rewrite": "The cat sat."}) + "\n")
+    cfg = tmp_path / "c.yaml"
+    cache = tmp_path / "cache" / "outputs.sqlite"
+    cfg.write_text(f"data: {{type: jsonl, path: {data}}}\nscorers: [{{type: nli, model: {{id: {tiny_nli_dir}}}}}]\n"
+                   f"checks: {{off_topic: false, quotes: false}}\nruntime: {{cache: {cache}, progress: false, "
+                   "dtype: fp32, backend: onnx}\n")
+    assert main(["run", str(cfg), "--output", str(tmp_path / "out")]) == 0
+    graphs = sorted((tmp_path / "cache" / "onnx").glob("*/model.onnx"))
+    assert len(graphs) == 1
+    stamp = graphs[0].stat().st_mtime_ns
+    assert main(["run", str(cfg), "--output", str(tmp_path / "out"), "--no-cache"]) == 0  # no cache: private export
+    assert main(["run", str(cfg), "--output", str(tmp_path / "out")]) == 0
+    assert sorted((tmp_path / "cache" / "onnx").glob("*/model.onnx")) == graphs
+    assert graphs[0].stat().st_mtime_ns == stamp
+    # three runs of one config into one folder, likely within a second: three run folders, ids = folder names
+    runs = [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
+    assert len(runs) == 3
+    assert all(json.loads((p / "run.json").read_text())["run_id"] == p.name for p in runs)

@@ -163,14 +163,14 @@ def test_scores_do_not_depend_on_token_budget(tmp_path: Path, tiny_nli_dir: Path
 KILLER = """
 import os, signal, sys
 import harness.engine.hf_backend as hb
-orig = hb.PairClassifierBackend.run_batch
+orig = hb.PairClassifierBackend.collate  # called by every forward pass, PyTorch or ONNX Runtime
 calls = {"n": 0}
-def run_batch(self, batch):
+def collate(self, batch):
     calls["n"] += 1
     if calls["n"] > int(os.environ["KILL_AFTER"]):
         os.kill(os.getpid(), signal.SIGKILL)
     return orig(self, batch)
-hb.PairClassifierBackend.run_batch = run_batch
+hb.PairClassifierBackend.collate = collate
 from harness.__main__ import main
 sys.exit(main(sys.argv[1:]))
 """

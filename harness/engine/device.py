@@ -14,11 +14,13 @@ from typing import Any
 import torch
 
 __all__ = [
+    "BACKENDS",
     "DTYPE_NAMES",
     "cpu_supports_bf16",
     "dtype_name",
     "is_oom_error",
     "maybe_compile",
+    "resolve_backend",
     "resolve_device",
     "resolve_dtype",
     "set_threads",
@@ -80,6 +82,40 @@ def resolve_dtype(name: str, device: torch.device | str) -> torch.dtype:
     if device.type == "cpu" and cpu_supports_bf16():
         return torch.bfloat16
     return torch.float32
+
+
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+"""Forward passes a pair classifier can run on (``runtime.backend``)."""
+
+
+def _onnx_missing() -> str | None:
+    from harness.engine.onnx_backend import onnx_available
+
+    return onnx_available()
+
+
+def resolve_backend(backend: str, dtype: str, device: torch.device | str) -> tuple[str, torch.dtype]:
+    """The pair classifiers' forward pass and the run's model dtype, decided together.
+
+    ``auto`` takes the fastest option that gives the reference scores' quality on this machine (measured in
+    README "Speed"): PyTorch on GPUs, and on CPUs with native bf16 (bf16 matmul is ~2x fp32 there, which ONNX
+    Runtime's CPU kernels cannot use); ONNX Runtime in fp32 on other CPUs, or when fp32 is asked for, since it
+    gives PyTorch's fp32 scores to ~1e-6 with fused kernels. Without onnxruntime installed ``auto`` is PyTorch.
+    ``onnx``/``onnx-int8`` run fp32 graphs on the CPU only: anything else is a ``ValueError``."""
+    device = torch.device(device)
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: use {', '.join(BACKENDS)}")
+    if backend == "torch":
+        return backend, resolve_dtype(dtype, device)
+    if backend != "auto":
+        if device.type != "cpu" or dtype.lower() not in ("auto", "fp32"):
+            raise ValueError(f"runtime.backend {backend!r} runs fp32 on the CPU; set runtime.dtype: fp32 (or auto) "
+                             f"and runtime.device: cpu (got {dtype}, {device.type})")
+        return backend, torch.float32
+    resolved = resolve_dtype(dtype, device)
+    if device.type == "cpu" and resolved == torch.float32 and _onnx_missing() is None:
+        return "onnx", resolved
+    return "torch", resolved
 
 
 def dtype_name(dtype: torch.dtype) -> str:

@@ -1,4 +1,5 @@
-"""ONNX Runtime backend for pair classifiers on CPU (optional: ``pip install 'harness[bench]'``).
+"""ONNX Runtime backend for pair classifiers on CPU (the default CPU forward pass where the CPU has no native
+bf16: ``runtime.backend: auto``, see :func:`harness.engine.device.resolve_backend`).
 
 Same tokenisation, truncation, padding and softmax as :class:`~harness.engine.hf_backend.PairClassifierBackend`;
 only the forward pass differs: the loaded PyTorch model is exported once (TorchScript exporter, dynamic batch
@@ -14,6 +15,10 @@ tolerance (:data:`INT8_TOLERANCE`), never the default.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import shutil
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -35,13 +40,18 @@ FRANK grid pairs: max 0.093 (300 pairs; p99 0.063, median 0.002) and 0.13 (750 p
 0.24. Not for thresholds closer than that; see BENCHMARK.md."""
 
 
+OPSET = 17
+EXPORT_VERSION = 1
+"""Bumped when the export itself changes, so kept graphs from older harness versions are not reused."""
+
+
 def onnx_available() -> str | None:
     """``None`` when onnxruntime and onnx import, else the reason (for skips and bench notes)."""
     try:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
     except ImportError as exc:
-        return f"onnxruntime/onnx not installed ({exc.name}): pip install 'harness[bench]'"
+        return f"onnxruntime/onnx not installed ({exc.name}): pip install 'onnxruntime>=1.18' 'onnx>=1.16'"
     return None
 
 
@@ -63,7 +73,11 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
     """:class:`PairClassifierBackend` whose forward runs in ONNX Runtime (CPU, fp32 weights).
 
     ``threads`` defaults to torch's intra-op thread count, so both backends use the same cores. The exported
-    graph lives in ``export_dir`` (a fresh temporary folder by default, removed with the backend object).
+    graph lives in ``export_dir`` (a fresh temporary folder by default, removed with the backend object), or,
+    with ``export_cache``, in a sub-folder of that folder named by a hash of ``cache_key``, the torch version and
+    the exporter settings, where later processes find it instead of exporting again (the caller's key must
+    identify the weights, as the engine's weight-hash keys do). A kept graph appears only once complete (written
+    in a temporary folder, then renamed), so concurrent runs and killed exports never leave a half graph behind.
     """
 
     def __init__(
@@ -78,6 +92,7 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
         quantize: str | None = None,
         threads: int | None = None,
         export_dir: str | Path | None = None,
+        export_cache: str | Path | None = None,
     ) -> None:
         reason = onnx_available()
         if reason:
@@ -90,31 +105,78 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
                          truncation=truncation)
         self.quantize = quantize
         self._cache_key += "|onnx" + (f"-{quantize}" if quantize else "")
-        self._tmp = None if export_dir is not None else tempfile.TemporaryDirectory(prefix="harness-onnx-")
-        folder = Path(export_dir if export_dir is not None else self._tmp.name)  # type: ignore[union-attr]
-        path = self._export(folder / "model.onnx")
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if export_cache is not None:
+            folder = self._kept_export(Path(export_cache))
+        else:
+            if export_dir is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="harness-onnx-")
+            folder = Path(export_dir if export_dir is not None else self._tmp.name)  # type: ignore[union-attr]
+            self._export(folder / "model.onnx")
+        path = folder / "model.onnx"
         if quantize == "int8":
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            qpath = folder / "model.int8.onnx"
-            import logging
-
-            root = logging.getLogger()
-            level = root.level
-            root.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint on the root logger every call
-            try:
-                quantize_dynamic(str(path), str(qpath), weight_type=QuantType.QInt8, per_channel=True)
-            finally:
-                root.setLevel(level)
-            path = qpath
+            path = self._quantized(path)
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = threads or torch.get_num_threads()
         opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception:
+            if export_cache is None:
+                raise
+            # A kept graph that no longer loads (disk trouble, another onnxruntime): export afresh, privately.
+            self._tmp = tempfile.TemporaryDirectory(prefix="harness-onnx-")
+            path = self._export(Path(self._tmp.name) / "model.onnx")
+            if quantize == "int8":
+                path = self._quantized(path)
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.graph_path = path
+        """The ONNX file this backend runs (for reports and tests)."""
         self._input_names = {i.name for i in self.session.get_inputs()}
+
+    def _kept_export(self, root: Path) -> Path:
+        """The folder of this model's kept export under ``root``, exporting it first when absent."""
+        base_key = self._cache_key.rsplit("|onnx", 1)[0]
+        digest = hashlib.sha256(f"{base_key}|torch={torch.__version__}|opset={OPSET}|{EXPORT_VERSION}".encode())
+        folder = root / digest.hexdigest()[:24]
+        if (folder / "model.onnx").is_file():
+            return folder
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=root, prefix=".export-"))
+        try:
+            self._export(tmp / "model.onnx")
+            try:
+                os.replace(tmp, folder)  # atomic; fails if another process kept its export first
+            except OSError:
+                if not (folder / "model.onnx").is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return folder
+
+    def _quantized(self, path: Path) -> Path:
+        """Dynamic int8 (per-channel weights) beside ``path``; reused when already there."""
+        qpath = path.with_name("model.int8.onnx")
+        if qpath.is_file():
+            return qpath
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".model.int8.", suffix=".onnx")
+        os.close(fd)
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint on the root logger every call
+        try:
+            quantize_dynamic(str(path), tmp, weight_type=QuantType.QInt8, per_channel=True)
+            os.replace(tmp, qpath)
+        finally:
+            root.setLevel(level)
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return qpath
 
     def _export(self, path: Path) -> Path:
         """Trace with a padded example batch (a mask of all ones lets HF drop the mask from the graph)."""
@@ -128,7 +190,7 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
             warnings.simplefilter("ignore")
             try:
                 torch.onnx.export(_Logits(self.model, self.use_token_types), args, str(path), input_names=names,
-                                  output_names=["logits"], dynamic_axes=axes, opset_version=17, dynamo=False)
+                                  output_names=["logits"], dynamic_axes=axes, opset_version=OPSET, dynamo=False)
             finally:
                 self.model.eval()  # the TorchScript exporter can leave the model in training mode (dropout on)
         return path

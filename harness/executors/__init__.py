@@ -179,5 +179,7 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
             folder = None
             if write:  # (assembly time is not in run.json: the record is written with the files)
                 folder = write_run_folder(root, record, lambda tmp: store.assemble(tmp, n_blocks))
+                if folder.name != record.run_id:  # the id was taken: the folder got a suffix
+                    record = record.model_copy(update={"run_id": folder.name})
             store.remove()
     return RunResult(record, folder, pairs, claims)

@@ -109,6 +109,9 @@ class ModelInfo(_Row):
     languages: list[str] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
     """The model's id2label as read from its config."""
+    backend: str | None = None
+    """Forward pass the model ran on: torch, onnx or onnx-int8 (``runtime.backend`` as resolved); None for
+    models outside the pair-classifier path and for runs recorded before this field existed."""
 
 
 class ScorerInfo(_Row):

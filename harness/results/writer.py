@@ -75,11 +75,16 @@ def write_run(out_dir: Path, record: RunRecord, pairs: Iterable[BaseModel], clai
 
 def write_run_folder(out_dir: Path, record: RunRecord, fill: Callable[[Path], None]) -> Path:
     """``fill(tmp)`` writes the row files into a hidden temp folder, then run.json is added and the folder is
-    renamed to ``out_dir/<run_id>`` in one step; on any error the temp folder is removed."""
+    renamed to ``out_dir/<run_id>`` in one step; on any error the temp folder is removed. A run id already
+    taken (the same config finished twice within a second) gets a ``-2``, ``-3``... suffix, in the folder name
+    and in run.json alike, so a finished run is never thrown away."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    final = out_dir / record.run_id
-    if final.exists():
-        raise FileExistsError(f"{final} already exists")
+    final, n = out_dir / record.run_id, 1
+    while final.exists():
+        n += 1
+        final = out_dir / f"{record.run_id}-{n}"
+    if n > 1:
+        record = record.model_copy(update={"run_id": final.name})
     tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{record.run_id}.", suffix=".tmp"))
     try:
         fill(tmp)

@@ -29,7 +29,10 @@ class ScorerContext:
     dtype: str = "fp32"
     """Resolved dtype name: fp32 | bf16 | fp16."""
     backend: str = "torch"
-    """``runtime.backend``: torch | onnx | onnx-int8 (NLI classifiers only)."""
+    """Resolved ``runtime.backend``: torch | onnx | onnx-int8 (pair classifiers only; ``auto`` is decided by
+    :func:`harness.engine.device.resolve_backend` before scorers are built)."""
+    export_dir: str | None = None
+    """Folder that keeps exported ONNX graphs between runs (None: a temporary folder per process)."""
 
 
 @runtime_checkable

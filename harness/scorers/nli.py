@@ -116,18 +116,23 @@ def load_nli_classifier(model: ModelConfig, ctx: ScorerContext) -> tuple[ModelIn
     except ValueError as e:
         raise ModelUnavailableError(f"model {model.id!r}: {e}") from None
     key = f"{loaded.info.id}@{loaded.info.revision}|sha={loaded.info.weight_sha256}"
+    backend: PairClassifierBackend
     if ctx.backend == "torch":
         backend = PairClassifierBackend(loaded.model, loaded.tokenizer, max_length=model.max_length, cache_key=key,
                                         device=ctx.device)
     else:
         from harness.engine.onnx_backend import OnnxPairClassifierBackend
 
+        # A kept export is reused only under a key that names the weights (their hash).
+        export_dir = ctx.export_dir if loaded.info.weight_sha256 else None
         try:
             backend = OnnxPairClassifierBackend(loaded.model, loaded.tokenizer, max_length=model.max_length,
-                                                cache_key=key, quantize="int8" if ctx.backend == "onnx-int8" else None)
+                                                cache_key=key, quantize="int8" if ctx.backend == "onnx-int8" else None,
+                                                export_cache=export_dir)
         except ImportError as e:
             raise ModelUnavailableError(f"runtime.backend {ctx.backend!r}: {e}") from None
-    return loaded.info, labels, backend
+    info = loaded.info.model_copy(update={"backend": ctx.backend})
+    return info, labels, backend
 
 
 class NLIScorer:
