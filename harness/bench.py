@@ -14,7 +14,13 @@ list and must produce the same probabilities:
   length sort, token-budget batches padded to a multiple of 8);
 * ``engine_onnx`` / ``engine_onnx_int8`` – the same engine over
   :class:`harness.engine.onnx_backend.OnnxPairClassifierBackend` (ONNX Runtime, fp32 / dynamic int8; CPU, fp32
-  models only; optional ``bench`` extra).
+  models only);
+* ``engine_compile`` – the PyTorch engine over ``torch.compile(model, dynamic=True)`` (compiled during the
+  warm-up over the whole workload; the compile time is reported as ``setup_s``, not timed);
+* ``engine_default`` – what ``harness run`` uses on this machine with the default config
+  (``runtime.backend: auto``, ``runtime.dtype: auto``; see :func:`harness.engine.device.resolve_backend`): a copy
+  of the model cast to that dtype, which may differ from ``--dtype`` (bf16 on CPUs with native bf16). Its
+  scores are checked against the engine's with the bf16 tolerance when the dtypes differ.
 
 A strategy whose optional package is missing (or that does not apply to the device/dtype) is skipped and the
 reason is kept in the report.
@@ -42,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "DEFAULT_STRATEGIES",
     "STRATEGIES",
     "Case",
     "Workload",
@@ -55,8 +62,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("HARNESS_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
 """../shared/data beside the checkout; ``HARNESS_SHARED_DATA`` points elsewhere (worktrees), as in the tests."""
 FRANK_PATH = SHARED_DATA / "dev" / "frank_valid.jsonl"
-STRATEGIES = ("one_at_a_time", "fixed_batch32", "summac", "crossencoder", "engine", "engine_onnx",
-              "engine_onnx_int8")
+STRATEGIES = ("one_at_a_time", "fixed_batch32", "summac", "crossencoder", "engine", "engine_compile", "engine_onnx",
+              "engine_onnx_int8", "engine_default")
+DEFAULT_STRATEGIES = tuple(s for s in STRATEGIES if s != "engine_compile")
+"""``engine_compile`` is opt-in (``--strategies``): compiling costs tens of seconds on a small CPU."""
 SUMMAC_BATCH = 128  # summac 0.0.4 SummaCZS.score(batch_size=128) -> build_images: batches across pairs
 PIPELINE_BATCH = 32
 CROSSENCODER_BATCH = 32  # CrossEncoder.predict's default batch_size
@@ -531,6 +540,35 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         onnx_be = _metered_backend(loaded, 8, meter, OnnxPairClassifierBackend, quantize=quantize, threads=threads)
         keep.append(onnx_be)
         runners[name] = (lambda be: lambda w: Engine(args.token_budget).run(be, w.pairs))(onnx_be)
+    setup_s: dict[str, float] = {}
+    full_warm: set[str] = set()
+    if "engine_compile" in args.strategies:
+        compiled = _metered_backend(Loaded(torch.compile(loaded.model, dynamic=True), loaded.tokenizer, loaded.name,
+                                           loaded.max_length), 8, meter)
+        runners["engine_compile"] = lambda w: Engine(args.token_budget).run(compiled, w.pairs)
+        full_warm.add("engine_compile")  # compile every shape bucket before timing
+    default_dtype, default_backend = dtype, None
+    if "engine_default" in args.strategies:
+        from harness.engine.device import resolve_backend
+
+        t0 = time.perf_counter()
+        default_backend, default_dtype = resolve_backend("auto", "auto", device)
+        base_loaded = loaded
+        if default_dtype != dtype:  # the same weights, cast as a default run would load them
+            import copy
+
+            base_loaded = Loaded(copy.deepcopy(loaded.model).to(default_dtype), loaded.tokenizer, loaded.name,
+                                 loaded.max_length)
+        if default_backend == "torch":
+            default_be = _metered_backend(base_loaded, 8, meter)
+        else:
+            from harness.engine.onnx_backend import OnnxPairClassifierBackend
+
+            default_be = _metered_backend(base_loaded, 8, meter, OnnxPairClassifierBackend, threads=threads)
+            keep.append(default_be)
+        setup_s["engine_default"] = time.perf_counter() - t0
+        runners["engine_default"] = lambda w: Engine(args.token_budget).run(default_be, w.pairs)
+        log(f"  engine_default = runtime.backend auto here: {default_backend}, {dtype_name(default_dtype)}")
     for name, why in skipped.items():
         log(f"  skipped {name}: {why}")
     names = [s for s in args.strategies if s in runners]
@@ -538,7 +576,10 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
 
     warm = workload.subset(min(64, len(pairs)))
     for name in names:  # first-call costs (allocator, oneDNN primitives) stay out of the timings
-        runners[name](warm)
+        t0 = time.perf_counter()
+        runners[name](workload if name in full_warm else warm)
+        if name in full_warm:
+            setup_s[name] = time.perf_counter() - t0
 
     results: dict[str, dict[str, Any]] = {}
     outputs: dict[str, list[Any]] = {}
@@ -574,28 +615,38 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
     tol = args.tolerance if args.tolerance is not None else (1e-4 if dtype == torch.float32 else 5e-2)
     from harness.engine.onnx_backend import INT8_TOLERANCE
     reference = outputs.get("engine") or next(iter(outputs.values()))
+    # bf16 strategies are measured against the bf16 matmul peak; int8 has no comparable float peak.
+    peak_default = peak_flops
+    if "engine_default" in results and default_dtype != dtype:
+        peak_default = measure_matmul_flops(default_dtype, device, size=size, seconds=secs)
     for name, r in results.items():
         t = min(r["times_s"])
+        peak_here = peak_default if name == "engine_default" else peak_flops
         r.update(
             time_s=t,
             pairs_per_s=len(pairs) / t,
             pairs_per_cpu_s=len(pairs) / min(r["cpu_s"]),
             tokens_per_s=workload_tokens / t,
             useful_fraction=r["real_tokens"] / r["padded_tokens"] if r["padded_tokens"] else 1.0,
-            flop_fraction=r["flops_real"] / t / peak_flops,
-            padded_flop_fraction=r["flops_padded"] / t / peak_flops,
+            flop_fraction=None if name == "engine_onnx_int8" else r["flops_real"] / t / peak_here,
+            padded_flop_fraction=None if name == "engine_onnx_int8" else r["flops_padded"] / t / peak_here,
             max_abs_diff_vs_engine=_max_abs_diff(outputs[name], reference),
         )
         r["tolerance"] = max(tol, INT8_TOLERANCE) if name == "engine_onnx_int8" else tol
+        if name == "engine_default" and default_dtype != dtype:
+            r["tolerance"] = max(tol, 5e-2)  # another dtype than the reference: the bf16 tolerance
+        if name in setup_s:
+            r["setup_s"] = setup_s[name]
         r["scores_match"] = r["max_abs_diff_vs_engine"] <= r["tolerance"]
     if "engine" in results:
         e = results["engine"]["pairs_per_s"]
         for r in results.values():
             r["engine_speedup"] = e / r["pairs_per_s"]
-    if "engine_onnx" in results:
-        e = results["engine_onnx"]["pairs_per_s"]
-        for r in results.values():
-            r["engine_onnx_speedup"] = e / r["pairs_per_s"]
+    for ref_name in ("engine_onnx", "engine_default"):
+        if ref_name in results:
+            e = results[ref_name]["pairs_per_s"]
+            for r in results.values():
+                r[f"{ref_name}_speedup"] = e / r["pairs_per_s"]
 
     sweeps: dict[str, Any] = {}
     if args.sweep and "engine" in runners:
@@ -614,6 +665,8 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
             "matmul_peak_flops": peak_flops, "matmul_peak_torch_flops": peak_torch,
             "matmul_peak_onnxruntime_flops": peak_ort or None, "nonembedding_params": p_nonemb, "layers": n_layers,
             "hidden": hidden, "tolerance": tol,
+            "matmul_peak_default_dtype_flops": peak_default if "engine_default" in results else None,
+            "default_backend": default_backend, "default_dtype": dtype_name(default_dtype) if default_backend else None,
         },
         "workload": {
             "name": workload.name, "cases": len(workload.cases), "pairs": len(pairs), "unique_pairs": n_unique,
@@ -678,6 +731,10 @@ def _targets(results: dict[str, dict[str, Any]], sweeps: dict[str, Any]) -> dict
         if "engine_onnx" in results:
             ratio = results["engine_onnx"]["pairs_per_s"] / results["crossencoder"]["pairs_per_s"]
             t["engine_onnx_vs_crossencoder>=1.5x"] = ratio >= 1.5
+    if "engine_default" in results:
+        for peer, goal in (("crossencoder", 1.5), ("summac", 4.0)):
+            if peer in results:
+                t[f"engine_default_vs_{peer}>={goal:g}x"] = results[peer]["engine_default_speedup"] >= goal
     if "one_at_a_time" in results:
         t["engine_vs_one_at_a_time>=5x"] = results["one_at_a_time"]["engine_speedup"] >= 5.0
     if sweeps:
@@ -712,15 +769,17 @@ def print_table(report: dict[str, Any]) -> None:
     table = Table(title=f"{m['model_name']} · {m['dtype']} · {m['device']} · {w['pairs']} pairs "
                         f"({w['duplicate_fraction']:.1%} duplicates) · {w['name']}")
     for col in ("strategy", "pairs/s", "pairs/cpu-s", "real tok/s", "useful", "fwd calls", "peak MB", "FLOP frac",
-                "max|Δ| vs engine", "engine ×", "onnx ×"):
+                "max|Δ| vs engine", "engine ×", "onnx ×", "default ×"):
         table.add_column(col, justify="left" if col == "strategy" else "right")
     for name, r in report["strategies"].items():
         table.add_row(
             name, f"{r['pairs_per_s']:.1f}", f"{r['pairs_per_cpu_s']:.1f}", f"{r['tokens_per_s']:.0f}",
             f"{r['useful_fraction']:.3f}",
-            str(r["forward_calls"]), f"{r['peak_mb']:.0f}", f"{r['flop_fraction']:.3f}",
+            str(r["forward_calls"]), f"{r['peak_mb']:.0f}",
+            "—" if r["flop_fraction"] is None else f"{r['flop_fraction']:.3f}",
             f"{r['max_abs_diff_vs_engine']:.1e}" + ("" if r["scores_match"] else " ✗"),
             f"{r.get('engine_speedup', float('nan')):.2f}", f"{r.get('engine_onnx_speedup', float('nan')):.2f}",
+            f"{r.get('engine_default_speedup', float('nan')):.2f}",
         )
     console = Console() if sys.stdout.isatty() else Console(width=160)
     console.print(table)
@@ -750,7 +809,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--n-pairs", type=int, default=None, help="workload size (default 600; quick: 120)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", choices=("synthetic", "frank"), default="synthetic")
-    ap.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated subset")
+    ap.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES),
+                    help=f"comma-separated, from {', '.join(STRATEGIES)} (default: all but engine_compile)")
     ap.add_argument("--repeats", type=int, default=None, help="timed runs per strategy (default 2; quick: 1)")
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: all cores)")
     ap.add_argument("--tolerance", type=float, default=None, help="max |Δ| (default 1e-4 fp32, 5e-2 bf16)")

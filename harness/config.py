@@ -225,6 +225,11 @@ class NLIScorerConfig(_ScorerBase):
     premise_selection: Literal["words", "encoder", "words+encoder"] = "words"
     """How ``premise_top_k`` picks units: most shared content words; highest multilingual-encoder cosine (sees
     paraphrase, e.g. abstractive XSum-style summaries); or the union of both picks (up to 2k units)."""
+    premise_widen_below: float | None = Field(default=None, ge=0, le=1)
+    """Adaptive ``premise_top_k``: a claim whose closest unit shares less than this fraction of its content
+    words (a paraphrase, as in abstractive summaries, where word overlap cannot find the evidence) is scored
+    against every unit instead (up to ``max_premises_per_claim``); claims with clear lexical evidence keep k.
+    ``None``: always k."""
     max_premises_per_claim: int | None = Field(default=256, ge=1)
     """With ``premise_top_k`` unset: a source with more premise units than this (a book, not an article; FRANK
     and BUMP sources have at most 144) scores each claim against only this many units, the ones sharing most

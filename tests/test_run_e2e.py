@@ -238,3 +238,37 @@ def test_premise_selection_by_encoder_finds_paraphrased_evidence(tmp_path: Path,
     assert evidence["encoder"].evidence.text.startswith("The feline")  # type: ignore[union-attr]
     assert evidence["encoder"].detail["premises_scored"] == 1
     assert evidence["words+encoder"].detail["premises_scored"] == 2  # the union of both picks
+
+
+def test_premise_widen_below_scores_paraphrased_claims_against_every_unit(tmp_path: Path,
+                                                                          tiny_nli_dir: Path) -> None:
+    source = ("The feline dozed on the woven mat all afternoon. Shares in the bank fell sharply on Tuesday. "
+              "A cat owner said the weather was bad for the harvest. Rain is expected in the north.")
+    rewrite = "Shares in the bank fell on Tuesday. A kitty napped on a rug."  # extractive, then a paraphrase
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"id": "p", "source": source, "rewrite": rewrite}) + "\n")
+    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}",
+                  extra=NO_CHECKS + "\nsegmentation: {premises: {unit: sentence}}")
+    scored = {}
+    for widen in ("null", "0.5"):
+        out = tmp_path / f"w{widen}"
+        assert main(["run", str(cfg), "--output", str(out), "--set", "scorers.0.premise_top_k=1",
+                     "--set", f"scorers.0.premise_widen_below={widen}"]) == 0
+        rows = sorted((c for c in _read(_run_folder(out))[2] if c.scorer == "nli"), key=lambda c: c.claim_index)
+        scored[widen] = [c.detail["premises_scored"] for c in rows]
+    assert scored["null"] == [1, 1]
+    assert scored["0.5"] == [1, 4]  # the paraphrase shares no content word with any unit: all 4 are scored
+
+
+def test_best_overlap_is_the_largest_share_of_claim_words_in_one_unit() -> None:
+    from harness.scorers.nli import PremiseIndex
+    from harness.scorers.overlap import content_words
+
+    units = ["Shares in the bank fell sharply.", "The bank opened a branch.", "Rain fell."]
+    index = PremiseIndex([set(content_words(u)) for u in units])
+    claim = "Bank shares fell on Tuesday."
+    words = set(content_words(claim))
+    expected = max(len(words & set(content_words(u))) for u in units) / len(words)
+    assert index.best_overlap(claim) == pytest.approx(expected) and 0 < expected < 1
+    assert index.best_overlap("Completely unrelated sentence here.") == 0.0
+    assert index.best_overlap("the of and") == 0.0  # no content words at all

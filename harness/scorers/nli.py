@@ -42,6 +42,16 @@ class PremiseIndex:
             for w in words:
                 self.postings[w].append(i)
 
+    def best_overlap(self, claim: str) -> float:
+        """Largest fraction of the claim's content words that one premise holds (0 for a claim without any)."""
+        words = set(content_words(claim))
+        if not words:
+            return 0.0
+        shared: Counter[int] = Counter()
+        for w in words:
+            shared.update(self.postings.get(w, ()))
+        return max(shared.values(), default=0) / len(words)
+
     def closest(self, claim: str, k: int | None) -> list[int]:
         """Positions (in source order) of the k premises sharing most content words with ``claim``; ties and
         premises sharing nothing go to the earlier premise; all positions if k is None or k >= n."""
@@ -195,6 +205,7 @@ class NLIScorer:
         inputs: list[tuple[str, str]] = []
         spans: list[tuple[SegmentedPair, int, int, list[int]]] = []  # (pair, claim pos, first input, premises)
         cap = self.cfg.max_premises_per_claim
+        widen = self.cfg.premise_widen_below
         selection = self.cfg.premise_selection
         semantic = (self._encoder_closest(pairs, engine) if self.cfg.premise_top_k is not None and selection != "words"
                     else {})
@@ -214,6 +225,8 @@ class NLIScorer:
                 elif (sp.pair.id, ci) in semantic:
                     by_cos = semantic[(sp.pair.id, ci)]
                     chosen = by_cos if selection == "encoder" else sorted({*index.closest(claim.text, k), *by_cos})
+                elif widen is not None and k == self.cfg.premise_top_k and index.best_overlap(claim.text) < widen:
+                    chosen = index.closest(claim.text, cap)  # paraphrased evidence: every unit (up to the cap)
                 else:
                     chosen = index.closest(claim.text, k)
                 spans.append((sp, ci, len(inputs), chosen))
