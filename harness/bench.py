@@ -543,7 +543,9 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
     setup_s: dict[str, float] = {}
     full_warm: set[str] = set()
     if "engine_compile" in args.strategies:
-        compiled = _metered_backend(Loaded(torch.compile(loaded.model, dynamic=True), loaded.tokenizer, loaded.name,
+        from harness.engine.device import maybe_compile
+
+        compiled = _metered_backend(Loaded(maybe_compile(loaded.model, True), loaded.tokenizer, loaded.name,
                                            loaded.max_length), 8, meter)
         runners["engine_compile"] = lambda w: Engine(args.token_budget).run(compiled, w.pairs)
         full_warm.add("engine_compile")  # compile every shape bucket before timing

@@ -145,8 +145,9 @@ def is_oom_error(exc: BaseException) -> bool:
 
 
 def maybe_compile(model: Any, enabled: bool) -> Any:
-    """``torch.compile`` with dynamic shapes (batches vary in length); off by default because compile
-    time (tens of seconds) only pays off on long runs and needs a C++ toolchain on CPU."""
+    """``torch.compile`` with dynamic shapes (batches vary in length). Used by ``harness bench``'s
+    ``engine_compile``; not a run option, since it measured 0.96-1.2x eager for ~20 s of compiling per process
+    on the CPU of README "Speed" (and needs a C++ toolchain there)."""
     if not enabled:
         return model
     return torch.compile(model, dynamic=True)

@@ -104,18 +104,15 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
         super().__init__(model, tokenizer, max_length, cache_key, pad_multiple=pad_multiple, device="cpu",
                          truncation=truncation)
         self.quantize = quantize
+        weights_key = self._cache_key
         self._cache_key += "|onnx" + (f"-{quantize}" if quantize else "")
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if export_cache is not None:
-            folder = self._kept_export(Path(export_cache))
+            path = self._graph(self._kept_export(Path(export_cache), weights_key))
+        elif export_dir is not None:
+            path = self._graph(Path(export_dir), export=True)
         else:
-            if export_dir is None:
-                self._tmp = tempfile.TemporaryDirectory(prefix="harness-onnx-")
-            folder = Path(export_dir if export_dir is not None else self._tmp.name)  # type: ignore[union-attr]
-            self._export(folder / "model.onnx")
-        path = folder / "model.onnx"
-        if quantize == "int8":
-            path = self._quantized(path)
+            path = self._private_graph()
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -128,19 +125,25 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
             if export_cache is None:
                 raise
             # A kept graph that no longer loads (disk trouble, another onnxruntime): export afresh, privately.
-            self._tmp = tempfile.TemporaryDirectory(prefix="harness-onnx-")
-            path = self._export(Path(self._tmp.name) / "model.onnx")
-            if quantize == "int8":
-                path = self._quantized(path)
+            path = self._private_graph()
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.graph_path = path
         """The ONNX file this backend runs (for reports and tests)."""
         self._input_names = {i.name for i in self.session.get_inputs()}
 
-    def _kept_export(self, root: Path) -> Path:
+    def _graph(self, folder: Path, export: bool = False) -> Path:
+        """The graph to run from ``folder`` (exported there first if asked): fp32, or its int8 version."""
+        path = self._export(folder / "model.onnx") if export else folder / "model.onnx"
+        return self._quantized(path, reuse=not export) if self.quantize == "int8" else path
+
+    def _private_graph(self) -> Path:
+        """A graph in a temporary folder that lives as long as this backend."""
+        self._tmp = tempfile.TemporaryDirectory(prefix="harness-onnx-")
+        return self._graph(Path(self._tmp.name), export=True)
+
+    def _kept_export(self, root: Path, weights_key: str) -> Path:
         """The folder of this model's kept export under ``root``, exporting it first when absent."""
-        base_key = self._cache_key.rsplit("|onnx", 1)[0]
-        digest = hashlib.sha256(f"{base_key}|torch={torch.__version__}|opset={OPSET}|{EXPORT_VERSION}".encode())
+        digest = hashlib.sha256(f"{weights_key}|torch={torch.__version__}|opset={OPSET}|{EXPORT_VERSION}".encode())
         folder = root / digest.hexdigest()[:24]
         if (folder / "model.onnx").is_file():
             return folder
@@ -157,10 +160,11 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
             shutil.rmtree(tmp, ignore_errors=True)
         return folder
 
-    def _quantized(self, path: Path) -> Path:
-        """Dynamic int8 (per-channel weights) beside ``path``; reused when already there."""
+    def _quantized(self, path: Path, reuse: bool) -> Path:
+        """Dynamic int8 (per-channel weights) beside ``path``; with ``reuse``, one already there is taken (a
+        kept export's), else it is written afresh from the graph just exported."""
         qpath = path.with_name("model.int8.onnx")
-        if qpath.is_file():
+        if reuse and qpath.is_file():
             return qpath
         from onnxruntime.quantization import QuantType, quantize_dynamic
 

@@ -43,24 +43,32 @@ class PremiseIndex:
             for w in words:
                 self.postings[w].append(i)
 
-    def best_overlap(self, claim: str) -> float:
-        """Largest fraction of the claim's content words that one premise holds (0 for a claim without any)."""
+    def _shared(self, claim: str) -> tuple[Counter[int], float]:
+        """Content words shared with the claim per premise position, and the largest fraction of the claim's
+        content words that one premise holds (0 for a claim without any)."""
         words = set(content_words(claim))
-        if not words:
-            return 0.0
         shared: Counter[int] = Counter()
         for w in words:
             shared.update(self.postings.get(w, ()))
-        return max(shared.values(), default=0) / len(words)
+        return shared, max(shared.values(), default=0) / len(words) if words else 0.0
 
-    def closest(self, claim: str, k: int | None) -> list[int]:
+    def best_overlap(self, claim: str) -> float:
+        """Largest fraction of the claim's content words that one premise holds (0 for a claim without any)."""
+        return self._shared(claim)[1]
+
+    def closest(self, claim: str, k: int | None, *, widen_below: float | None = None,
+                widen_to: int | None = None) -> list[int]:
         """Positions (in source order) of the k premises sharing most content words with ``claim``; ties and
-        premises sharing nothing go to the earlier premise; all positions if k is None or k >= n."""
+        premises sharing nothing go to the earlier premise; all positions if k is None or k >= n. With
+        ``widen_below``: ``widen_to`` premises instead (None: all) when no premise holds that fraction of the
+        claim's content words (a paraphrase, whose evidence word overlap cannot rank)."""
         if k is None or self.n <= k:
             return list(range(self.n))
-        shared: Counter[int] = Counter()
-        for w in set(content_words(claim)):
-            shared.update(self.postings.get(w, ()))
+        shared, best_share = self._shared(claim)
+        if widen_below is not None and best_share < widen_below:
+            k = widen_to
+            if k is None or self.n <= k:
+                return list(range(self.n))
         best = heapq.nsmallest(k, shared.items(), key=lambda kv: (-kv[1], kv[0]))
         chosen = {i for i, _ in best}
         filler = (i for i in range(self.n) if i not in chosen)
@@ -226,10 +234,9 @@ class NLIScorer:
                 elif (sp.pair.id, ci) in semantic:
                     by_cos = semantic[(sp.pair.id, ci)]
                     chosen = by_cos if selection == "encoder" else sorted({*index.closest(claim.text, k), *by_cos})
-                elif widen is not None and k == self.cfg.premise_top_k and index.best_overlap(claim.text) < widen:
-                    chosen = index.closest(claim.text, cap)  # paraphrased evidence: every unit (up to the cap)
-                else:
-                    chosen = index.closest(claim.text, k)
+                else:  # paraphrased claims (premise_widen_below) meet every unit, up to the cap
+                    chosen = index.closest(claim.text, k, widen_below=widen if k == self.cfg.premise_top_k else None,
+                                           widen_to=cap)
                 spans.append((sp, ci, len(inputs), chosen))
                 inputs.extend((sp.premises[i].text, claim.text) for i in chosen)
         raw = engine.run(self.backend, inputs, desc=f"{self.name} premise-claim pairs")
