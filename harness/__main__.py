@@ -16,17 +16,28 @@ from typing import Any
 __all__ = ["main"]
 
 EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what schedulers and `timeout` expect
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (schedulers, ``timeout``, Kubernetes), unwound like Ctrl-C so that the same cleanup runs."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
 
 
 def _input_errors() -> tuple[type[BaseException], ...]:
     from harness.config import ConfigError
     from harness.data import DataError
+    from harness.engine.cache import CacheError
     from harness.models.loading import ModelUnavailableError
     from harness.registry import RegistryError
     from harness.results.preflight import OutputLocationError
     from harness.results.reader import RunError
 
-    return ConfigError, DataError, ModelUnavailableError, RegistryError, RunError, OutputLocationError
+    return (ConfigError, DataError, CacheError, ModelUnavailableError, RegistryError, RunError,
+            OutputLocationError)
 
 
 def _fail(msg: str, code: int) -> int:
@@ -138,19 +149,32 @@ def main(argv: list[str] | None = None) -> int:
         args = argparse.Namespace(func=_delegate(_DELEGATED[argv[0]]), rest=argv[1:])
     else:
         args = _parser().parse_args(argv)
+    import signal
+    import threading
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         code: int = args.func(args)
         return code
-    except KeyboardInterrupt:  # run folders are written atomically and the cache commits per batch
-        done = (": no run folder was written; model outputs computed so far are in the cache and a rerun "
-                "reuses them") if getattr(args, "command", None) == "run" else ""
-        return _fail(f"interrupted{done}", EXIT_INTERRUPTED)
+    except KeyboardInterrupt as e:  # run folders are written atomically and the cache commits per batch
+        done = ""
+        if getattr(args, "command", None) == "run":
+            done = ": no run folder was written; blocks finished so far are kept and a rerun resumes from them"
+            if not getattr(args, "no_cache", False):
+                done += ", and model outputs computed so far are in the cache for it to reuse"
+        what = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        return _fail(f"{what}{done}", EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED)
     except Exception as e:  # map known input errors to exit 2 with one line; others to exit 1
         if isinstance(e, _input_errors()):
             return _fail(str(e), EXIT_INPUT)
         if os.environ.get("HARNESS_DEBUG"):
             raise
         return _fail(f"{type(e).__name__}: {e} (set HARNESS_DEBUG=1 for a traceback)", EXIT_RUNTIME)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _entry() -> Any:

@@ -479,12 +479,20 @@ class RuntimeConfig(_Strict):
     cache: str | None = "results/cache.sqlite"
     """sqlite cache of model outputs (content-addressed); None disables."""
     progress: bool = True
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    """Seeds Python, NumPy and torch at the start of every block (NumPy takes 0 to 2**32 - 1)."""
+
+
+RUN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
+"""A run name becomes part of a folder name under ``--output``: letters, digits, ``.``, ``_`` and ``-``,
+starting with a letter or digit, at most 80 characters (no ``/``, no ``..``, nothing that can leave the
+output folder)."""
 
 
 class RunConfig(_Strict):
     version: int = CONFIG_VERSION
-    name: str = "run"
+    name: str = Field(default="run", pattern=RUN_NAME_PATTERN)
+    """The run's name (part of its folder and run id): letters, digits, ``.``, ``_``, ``-``; at most 80."""
     data: list[DataConfig]
     segmentation: SegmentationConfig = SegmentationConfig()
     checks: ChecksConfig = ChecksConfig()
@@ -576,8 +584,13 @@ def _format_error(path: Path | str, err: ValidationError, overrides: list[str] |
         msg = f"must be one of {e['ctx'].get('expected')}"
     elif e["type"] == "union_tag_invalid" and "ctx" in e:
         msg = f"unknown scorer type {e['ctx'].get('tag')!r}; allowed: {e['ctx'].get('expected_tags')}"
+    elif e["type"] == "string_pattern_mismatch" and loc == "name":
+        msg = ("a run name is a name, not a path: letters, digits, '.', '_' and '-', starting with a letter or "
+               "digit, at most 80 characters")
     got = e.get("input")
-    got_s = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    got_r = repr(got)
+    got_r = got_r if len(got_r) <= 80 else got_r[:60] + f"... ({len(str(got))} chars)"
+    got_s = "" if isinstance(got, dict | list) or got is None else f" (got {got_r})"
     more = f" [+{len(err.errors()) - 1} more]" if len(err.errors()) > 1 else ""
     from_set = any(o.split("=", 1)[0] == loc for o in overrides or [])
     return f"{path}: {'--set ' if from_set else ''}{loc}: {msg}{got_s}{more}"
@@ -667,11 +680,37 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
     return cfg.model_copy(update={"data": data})
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping names the same key twice (YAML says keys are unique; PyYAML keeps the last silently)."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys, naming the key and both lines (a second ``data:`` block
+    replaced the first without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: let the base class report it
+                continue
+            if first is not None:
+                raise DuplicateKeyError(f"line {line}: key {key!r} repeats the key of line {first} (YAML keys "
+                                        "must be unique; merge the two or delete one)")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
     """Read, override, validate. Raises :class:`ConfigError` with one line on any problem."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except DuplicateKeyError as e:
+        raise ConfigError(f"{path}: {e}") from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except yaml.YAMLError as e:
@@ -702,6 +741,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
             p = getattr(d, fld)
             if p is not None and d.type != "hf" and not Path(p).exists():
                 raise ConfigError(f"{path}: data.{i}.{fld}: file not found: {p}")
+            if p is not None and d.type != "hf" and not (Path(p).is_file() or Path(p).is_dir()):
+                raise ConfigError(f"{path}: data.{i}.{fld}: {p} is not a regular file (a device, pipe or socket); "
+                                  "inputs are read twice (a check, then scoring): write it to a file first")
             if p is not None and Path(p).resolve() == me:
                 raise ConfigError(f"{path}: data.{i}.{fld}: names this config file itself; point it at the "
                                   "data file (JSONL, CSV, Parquet)")

@@ -15,6 +15,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 
+from harness.checks.language import is_unknown_language
 from harness.config import CrossLingualScorerConfig, RunConfig
 from harness.engine import Engine
 from harness.results.schema import ModelInfo
@@ -27,6 +28,12 @@ ROUTABLE_TYPES = frozenset({"nli"})
 """Scorer types whose column may be filled by the cross-lingual judge for pairs their model cannot read."""
 
 
+def unknown_language(sp: SegmentedPair) -> bool:
+    """Does either side read as no language we can name although it is long enough to tell?"""
+    return (is_unknown_language(sp.source_lang, sp.pair.source)
+            or is_unknown_language(sp.rewrite_lang, sp.pair.rewrite))
+
+
 def language_gap(sp: SegmentedPair, s: Scorer, cfg: RunConfig) -> str | None:
     """Why scorer ``s`` cannot judge this pair's languages (None = it can)."""
     if not cfg.checks.language:
@@ -34,6 +41,8 @@ def language_gap(sp: SegmentedPair, s: Scorer, cfg: RunConfig) -> str | None:
     langs = {sp.source_lang, sp.rewrite_lang} - {"und"}
     cross = len(langs) == 2
     declared = s.languages()
+    if declared is not None and unknown_language(sp):
+        return "language_unscored"  # unnamed, so not known to be readable by a model that declares languages
     if declared is not None and not langs <= declared:
         return "cross_lingual_unscored" if cross else "language_unscored"
     if cross and not getattr(s, "cross_lingual", True):
@@ -130,6 +139,8 @@ def _with_model(cs: ClaimScore, model: str) -> ClaimScore:
 
 def _covers(routes: Routes, sp: SegmentedPair, cfg: RunConfig, ctx: ScorerContext) -> bool:
     langs = {sp.source_lang, sp.rewrite_lang} - {"und"}
+    if unknown_language(sp):
+        return False
     if routes.fallback is None:
         if routes.fallback_error is not None:
             return False

@@ -187,6 +187,44 @@ def _remote_code(tmp: Path) -> tuple[Path, list[str]]:
     return _model_cfg(tmp, _tiny_model_with(tmp, mutate)), []
 
 
+def _fifo(tmp: Path) -> tuple[Path, list[str]]:
+    os.mkfifo(tmp / "d.jsonl")  # read twice (check, then scoring) it would hang forever
+    return _config(tmp, {"name": "d", "type": "jsonl", "path": str(tmp / "d.jsonl")}), []
+
+
+def _device(tmp: Path) -> tuple[Path, list[str]]:
+    return _config(tmp, {"name": "d", "type": "jsonl", "path": "/dev/zero"}), []  # endless, no line end
+
+
+def _duplicate_key(tmp: Path) -> tuple[Path, list[str]]:
+    cfg, _ = _rows(ROW)(tmp)
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "name: again\n", encoding="utf-8")
+    return cfg, []
+
+
+def _corrupt_cache(tmp: Path) -> tuple[Path, list[str]]:
+    cfg, _ = _rows(ROW)(tmp)
+    (tmp / "afile").write_bytes(b"this is not an sqlite database" * 100)
+    return cfg, ["--set", f"runtime.cache={tmp / 'afile'}"]
+
+
+def _long_line(tmp: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[Path, list[str]]:
+    import harness.data.loaders as loaders
+
+    loaders.MAX_RECORD_BYTES = 1000  # restored by the fixture below (the limit itself is 256 MiB)
+    return _jsonl_bytes(tmp, (json.dumps(ROW) + "\n" + json.dumps({**ROW, "id": "b", "source": "x" * 2000})
+                              + "\n").encode())
+
+
+@pytest.fixture(autouse=True)
+def _restore_record_limit() -> object:
+    import harness.data.loaders as loaders
+
+    limit = loaders.MAX_RECORD_BYTES
+    yield
+    loaders.MAX_RECORD_BYTES = limit
+
+
 @dataclass(frozen=True)
 class Bad:
     setup: Setup
@@ -242,6 +280,17 @@ BAD: dict[str, Bad] = {
     "model folder without weights": Bad(_model_without_weights, ("model", "has no weights")),
     "pickle with code in .bin": Bad(_code_in_bin, ("cannot load model", "weights-only", "safetensors")),
     "model needing remote code": Bad(_remote_code, ("cannot load model", "trust_remote_code")),
+    # hardening round 2 (issue 21)
+    "run name is a path": Bad(_set("name=../../../../X"), ("--set name", "not a path", "'../../../../X'")),
+    "run name with a slash": Bad(_set("name=a/b"), ("--set name", "not a path")),
+    "run name too long": Bad(_set("name=" + "a" * 300), ("--set name", "at most 80", "300 chars")),
+    "negative seed": Bad(_set("runtime.seed=-1"), ("--set runtime.seed", "greater than or equal to 0")),
+    "seed beyond numpy": Bad(_set("runtime.seed=4294967296"), ("--set runtime.seed", "less than or equal")),
+    "duplicate YAML key": Bad(_duplicate_key, ("run.yaml", "key 'name' repeats the key of line")),
+    "FIFO as data": Bad(_fifo, ("data.0.path", "d.jsonl", "not a regular file")),
+    "device as data": Bad(_device, ("data.0.path", "/dev/zero", "not a regular file")),
+    "line over the record limit": Bad(_long_line, ("d.jsonl", "line 2", "longer than")),
+    "corrupt cache": Bad(_corrupt_cache, ("afile", "output cache cannot be used", "delete it", "--no-cache")),
 }
 
 
@@ -266,7 +315,8 @@ def test_bad_input_is_one_line_right_code_nothing_written(
     assert not out.exists() or not any(out.iterdir()), list(out.iterdir())
     assert not (tmp_path / "PWNED").exists(), "model loading ran code from the model folder"
     leftovers = {p.name for p in tmp_path.iterdir()} - {"run.yaml", "d.jsonl", "d.csv", "d.parquet", "model",
-                                                         "folder.jsonl", "afile"}
+                                                         "folder.jsonl", "afile", "afile-wal", "afile-shm"}
+    assert not list(tmp_path.parent.glob("X")), "a run name escaped the output folder"
     assert not leftovers, leftovers
 
 
@@ -467,3 +517,64 @@ def test_real_ctrl_c_exits_130_and_leaves_no_run_folder(tmp_path: Path, tiny_nli
 def _run_folders(out: Path) -> list[Path]:
     """Visible run folders under ``out`` (an interrupted run keeps its finished blocks in ``.work-*``)."""
     return [p for p in out.iterdir() if not p.name.startswith(".work-")] if out.exists() else []
+
+
+def test_gzip_named_jsonl_is_read_by_its_magic_bytes(tmp_path: Path) -> None:
+    import gzip
+
+    cfg, _ = _jsonl_bytes(tmp_path, gzip.compress((json.dumps(ROW) + "\n").encode()))
+    _, pairs = _run_ok(tmp_path, cfg)
+    assert [p.pair_id for p in pairs] == ["a"] and pairs[0].rewrite == ROW["rewrite"]
+
+
+def test_sigterm_unwinds_like_ctrl_c(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    import harness.stages as stages
+
+    def terminated(*a: object, **k: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # what `timeout` or a scheduler sends mid-run
+
+    monkeypatch.setattr(stages, "score_block", terminated)
+    monkeypatch.chdir(tmp_path)
+    cfg, _ = _rows(ROW)(tmp_path)
+    out = tmp_path / "results"
+    code = main(["run", str(cfg), "--output", str(out), "--no-cache"])
+    err = capsys.readouterr().err
+    assert code == 143, err
+    assert "terminated (SIGTERM)" in err and "cache" not in err  # --no-cache: no cache to point at
+    assert not [p for p in out.rglob("lock")], "the run lock was left behind"
+    assert not [p for p in out.iterdir() if not p.name.startswith(".work-")] if out.exists() else True
+    assert signal.getsignal(signal.SIGTERM) is not None
+
+
+def test_unreadable_run_json_is_named_and_other_runs_still_listed(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    cfg, _ = _rows(ROW)(tmp_path)
+    out = tmp_path / "results"
+    for name in ("one", "two"):
+        assert main(["run", str(cfg), "--output", str(out), "--show-claims", "0", "--set", f"name={name}"]) == 0
+    broken, _good = sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
+    (broken / "run.json").write_bytes(b"\xff\xfe\x00garbage")
+    capsys.readouterr()
+    assert main(["history", "--results", str(out)]) == 0
+    listed = capsys.readouterr().out
+    assert "2 run(s)" in listed and "not UTF-8" in listed  # the broken run is named, the good one still listed
+    assert main(["report", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "run.json" in err and "not UTF-8" in err
+
+
+def test_compare_refuses_a_run_without_its_claims(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg, _ = _rows(ROW)(tmp_path)
+    out = tmp_path / "results"
+    for name in ("one", "two"):
+        assert main(["run", str(cfg), "--output", str(out), "--show-claims", "0", "--set", f"name={name}"]) == 0
+    a, b = sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for f in b.glob("claims.*"):
+        f.unlink()
+    capsys.readouterr()
+    assert main(["compare", str(a), str(b)]) == 2
+    captured = capsys.readouterr()
+    assert "claims.jsonl" in captured.err and "0 of 0" not in captured.out

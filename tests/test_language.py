@@ -44,3 +44,63 @@ def test_mixed_text_dominant_language_and_note() -> None:
     assert g.lang == "en"
     assert g.second == "de"
     assert language_profile(en).second is None
+
+
+# Languages outside the function-word table are named by the second detector instead of reading as `und`
+# (which routing took for "same language as the English model").
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Ulkoministeri tapasi maanantaina kollegansa Helsingissä ja keskusteli kauppasopimuksesta.", "fi"),
+        ("Dışişleri bakanı pazartesi günü meslektaşıyla Ankara'da bir araya gelerek ticaret anlaşmasını görüştü.",
+         "tr"),
+        ("التقى وزير الخارجية يوم الاثنين بنظيره في القاهرة وناقشا اتفاقية التجارة الجديدة بين البلدين", "ar"),
+        ("שר החוץ נפגש ביום שני עם עמיתו בירושלים ודן בהסכם הסחר החדש בין שתי המדינות", "he"),
+        ("外交部长周一在北京会见了他的同行，双方讨论了两国之间新的贸易协定。", "zh"),
+    ],
+)
+def test_languages_outside_the_table_are_named(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
+
+
+def test_unknown_language_means_long_enough_to_tell() -> None:
+    from harness.checks.language import is_unknown_language
+
+    assert not is_unknown_language("und", "OK 123")
+    assert is_unknown_language("und", "x" * 80)
+    assert not is_unknown_language("fi", "Ulkoministeri tapasi maanantaina kollegansa Helsingissä.")
+
+
+def test_unreadable_languages_are_unverified_and_counted_nowhere(tmp_path: Path, tiny_nli_dir: Path) -> None:
+    import json
+
+    from harness.__main__ import main
+    from harness.results.schema import ClaimRow, RunRecord
+
+    fi = ("Ulkoministeri tapasi maanantaina kollegansa Helsingissä. Hän sanoi, että kauppasopimus allekirjoitetaan "
+          "ensi vuonna.")
+    rows = [
+        {"id": "fi-en", "source": fi, "summary": "The foreign minister met his colleague in Helsinki on Monday.",
+         "label": 1},
+        {"id": "fi-fi", "source": fi, "summary": "Ulkoministeri tapasi kollegansa Helsingissä maanantaina.",
+         "label": 0},
+        {"id": "en-en", "source": "The cat sat on the mat. It was sunny in Paris on Monday.",
+         "summary": "The cat sat on the mat.", "label": 1},
+    ]
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(
+        f"name: languages\ndata: {{name: mixed, type: jsonl, path: {data}, fields: {{rewrite: summary}}}}\n"
+        f"scorers:\n  - {{type: nli, model: {{id: {tiny_nli_dir}, max_length: 128, languages: [en]}}}}\n"
+        f"runtime: {{cache: null, progress: false, dtype: fp32}}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--output", str(out), "--show-claims", "0"]) == 0
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    rec = RunRecord.model_validate_json((folder / "run.json").read_text())
+    claims = [ClaimRow.model_validate_json(x) for x in (folder / "claims.jsonl").read_text().splitlines()]
+    assert rec.routes["nli"] == {str(tiny_nli_dir): 1, "unscored": 2}
+    assert {c.reason for c in claims if c.pair_id.startswith("fi-")} <= {"cross_lingual_unscored",
+                                                                          "language_unscored"}
+    warning = [w for w in rec.warnings if w.startswith("LANGUAGE: nli")]
+    assert len(warning) == 1 and "fi->en" in warning[0] and "fi->fi" in warning[0]

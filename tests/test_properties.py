@@ -32,6 +32,7 @@ _pieces = st.sampled_from([
     ". ", "! ", "? ", "… ", "\n", "\n\n", "\r\n", " ", "\t", "\u00a0", "\u2028", "\u3000", "\"", "“", "”", "„",
     "‚", "‘", "’", "'", "«", "»", "(", ")", "[1]", "- ", "1. ", "* ", "Mr. ", "U.S. ", "z.B. ", "am 19. Mai ",
     "The ", "Der ", "https://x.example/a.b ", "References: ", "é", "ß", "İ", "ǅ", "\u0301", "😀", "中文。",
+    "sat. ", "No. ", "。", "！", "？", "؟ ", "۔ ", "। ", "مرحبا ", "שלום ",
 ])
 _unicode = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 TEXTS = st.lists(st.one_of(_pieces, _unicode), max_size=40).map("".join)
@@ -306,3 +307,45 @@ def test_overlap_evidence_index_matches_a_full_scan(premises: list[list[str]], c
     vocab = [set(content_words(t)) for t in texts]
     expect = max(range(len(texts)), key=lambda i: (overlap_fraction(claim, vocab[i]), -i))
     assert _best_premise(claim, postings) == expect
+
+
+# Sentence ends after lower-case words that spell an abbreviation ("sat." = Saturday, "no.", "art.", "sun.",
+# "co.", "mar."), and in scripts without case or spaces: each generated sentence must come back as one unit.
+_ABBREV_WORDS = ["sat", "sun", "no", "art", "co", "mar", "wed", "fri", "gen", "rev", "est"]
+_SUBJECTS = ["The cat", "He", "The dog", "Our team", "She"]
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.sampled_from(_SUBJECTS), st.sampled_from(_ABBREV_WORDS)), min_size=2, max_size=30))
+def test_lowercase_words_that_spell_abbreviations_end_sentences(parts: list[tuple[str, str]]) -> None:
+    text = " ".join(f"{subj} saw {word}." for subj, word in parts)
+    got = [s.text for s in split_sentences(text)]
+    assert got == [f"{subj} saw {word}." for subj, word in parts]
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.text(st.sampled_from("中文日本語天气很好我们去公园吧アイウ"), min_size=1, max_size=12),
+                          st.sampled_from(["。", "！", "？"])), min_size=1, max_size=20),
+       st.sampled_from(["", " "]))
+def test_full_width_sentence_ends_split_without_spaces(parts: list[tuple[str, str]], sep: str) -> None:
+    text = sep.join(body + end for body, end in parts)
+    assert [s.text for s in split_sentences(text)] == [body + end for body, end in parts]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("هذه جملة أولى. هذه جملة ثانية؟ نعم۔ انتهى", ["هذه جملة أولى.", "هذه جملة ثانية؟", "نعم۔", "انتهى"]),
+    ("זה משפט ראשון. זה משפט שני.", ["זה משפט ראשון.", "זה משפט שני."]),
+    ("यह पहला वाक्य है। यह दूसरा वाक्य है।", ["यह पहला वाक्य है।", "यह दूसरा वाक्य है।"]),
+    ("Mr. Smith met Dr. Jones on Sat. at No. 10 Downing St. in London.",
+     ["Mr. Smith met Dr. Jones on Sat. at No. 10 Downing St. in London."]),
+    ("Cats, dogs, etc. The end.", ["Cats, dogs, etc.", "The end."]),
+    ("We saw cats, e.g. Tom and Felix.", ["We saw cats, e.g. Tom and Felix."]),
+])
+def test_caseless_scripts_and_abbreviations(text: str, expected: list[str]) -> None:
+    assert [s.text for s in split_sentences(text)] == expected
+
+
+def test_five_thousand_sentences_ending_in_sat_stay_sentences() -> None:
+    text = " ".join("The cat sat." for _ in range(5000))
+    units = split_sentences(text)
+    assert len(units) == 5000 and max(len(u.text) for u in units) == len("The cat sat.")

@@ -5,7 +5,14 @@ plus a small bonus for language-specific letters (ß, ñ, ç, ã, ...). The best
 at least ``min_hits`` points and leads the runner-up clearly; otherwise the answer is ``und``.
 Mixed text returns the dominant language; :func:`language_profile` also reports the runner-up share so
 callers can note "mixed". Limits: closely related languages on very short texts (es/pt, nl/de with
-under ~5 function words) come back ``und``; languages outside the table are ``und`` or a wrong guess.
+under ~5 function words) come back ``und``.
+
+Languages outside the table (Finnish, Turkish, Arabic, Hebrew, Chinese, ...) are named by a second
+detector, ``py3langid`` (a naive-Bayes byte n-gram model over 97 languages that ships inside its package,
+loaded once on first need, ~0.1 ms a text), asked only when the table cannot decide and the text has at
+least ``MIN_LETTERS_TO_JUDGE`` letters. Below that, or when it is unsure, the answer stays ``und``.
+:func:`is_unknown_language` tells callers whether an ``und`` means "too short to tell" (harmless) or
+"long enough to tell, and not a language we know" (not readable by any model that declares languages).
 """
 
 from __future__ import annotations
@@ -13,8 +20,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["LANGUAGES", "LanguageGuess", "detect_language", "language_profile"]
+__all__ = ["LANGUAGES", "MIN_LETTERS_TO_JUDGE", "LanguageGuess", "detect_language", "is_unknown_language",
+           "language_profile"]
+
+MIN_LETTERS_TO_JUDGE = 40
+"""A text with at least this many letters is long enough for its language to be told."""
+MIN_FALLBACK_CONFIDENCE = 0.5
+"""py3langid's normalised probability below which its guess is not taken."""
 
 _STOP: dict[str, str] = {
     "en": "the of and to in is was that for on with as by at from it he she they we his her their be are "
@@ -81,6 +95,44 @@ def language_profile(text: str, *, min_hits: float = 3.0, margin: float = 1.25) 
     return LanguageGuess(best, scores, second)
 
 
+_FALLBACK: list[Any] = []
+
+
+def _fallback_identifier() -> Any:
+    """py3langid's identifier with normalised probabilities, loaded once (None if the package is missing)."""
+    if not _FALLBACK:
+        try:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            _FALLBACK.append(LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True))
+        except ImportError:  # pragma: no cover - it is a dependency; keep working without it
+            _FALLBACK.append(None)
+    return _FALLBACK[0]
+
+
+_DENSE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def _letters(text: str) -> int:
+    """Letters, counting a Chinese/Japanese/Korean character as three (one is a word or a syllable)."""
+    return sum(ch.isalpha() for ch in text) + 2 * len(_DENSE.findall(text))
+
+
 def detect_language(text: str) -> str:
     """ISO 639-1 code of the dominant language of ``text``, or ``und`` if too short or ambiguous."""
-    return language_profile(text).lang
+    lang = language_profile(text).lang
+    if lang != "und" or _letters(text) < MIN_LETTERS_TO_JUDGE:
+        return lang
+    ident = _fallback_identifier()
+    if ident is None:
+        return lang
+    guess, prob = ident.classify(text[:20000])
+    if prob < MIN_FALLBACK_CONFIDENCE or guess in ("zxx", "und"):
+        return "und"
+    return str(guess)
+
+
+def is_unknown_language(lang: str, text: str) -> bool:
+    """``und`` on a text long enough to tell its language: not known to be readable by a model that declares
+    its languages (as opposed to ``und`` on a short or letter-less text, which says nothing)."""
+    return lang == "und" and _letters(text) >= MIN_LETTERS_TO_JUDGE

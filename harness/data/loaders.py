@@ -29,15 +29,47 @@ CSV_FIELD_LIMIT = 1 << 28
 """Largest CSV field accepted (256 MiB; the csv module's default of 128 KiB rejects a long source)."""
 
 
-def _open_binary(path: Path) -> Any:
+MAX_RECORD_BYTES = 1 << 28
+"""Longest JSONL line accepted (256 MiB, the CSV field limit): a longer line is refused naming its number
+instead of growing memory without bound (a file without line ends, a device read by mistake)."""
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def is_gzip(path: Path) -> bool:
+    """By the first two bytes, not the name: a gzip file called ``.jsonl`` is still read."""
     if path.suffix == ".gz":
+        return True
+    try:
+        with path.open("rb") as fh:
+            return fh.read(2) == _GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def _open_binary(path: Path) -> Any:
+    if is_gzip(path):
         return gzip.open(path, "rb")
     return path.open("rb")
 
 
+def _lines(fh: Any, path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw line) with a bound on the length of one line."""
+    n = 0
+    while True:
+        raw = fh.readline(MAX_RECORD_BYTES + 1)
+        if not raw:
+            return
+        n += 1
+        if len(raw) > MAX_RECORD_BYTES:
+            raise DataError(f"{path}: line {n}: longer than {MAX_RECORD_BYTES >> 20} MiB (one record per line; "
+                            "is this a JSON Lines file?)")
+        yield n, raw
+
+
 def _open_text(path: Path) -> Any:
     """UTF-8 text; a leading byte-order mark is dropped (``utf-8-sig``); newlines are left to the reader."""
-    if path.suffix == ".gz":
+    if is_gzip(path):
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return path.open("r", encoding="utf-8-sig", newline="")
 
@@ -63,7 +95,7 @@ class Position:
 def _jsonl_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
     """One JSON object per line; CRLF line ends and a BOM are accepted, a bad line is named by number."""
     with _open_binary(path) as fh:
-        for n, raw in enumerate(fh, 1):
+        for n, raw in _lines(fh, path):
             line = _decode_line(raw, path, n)
             if not line.strip():
                 continue

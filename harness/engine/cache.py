@@ -55,6 +55,17 @@ def _while_locked(statement: Callable[[], object]) -> None:
             delay = min(delay * 2, 0.2)
 
 
+class CacheError(Exception):
+    """The output cache file cannot be used (not a database, damaged): one line naming it and the remedy."""
+
+
+def _unusable(path: Path, e: Exception) -> CacheError:
+    return CacheError(
+        f"{path}: the output cache cannot be used ({e}); it holds only derived model outputs, so delete it to "
+        f"rebuild it, or point runtime.cache elsewhere (--set runtime.cache=OTHER.sqlite), or run with --no-cache"
+    )
+
+
 class OutputCache:
     """sqlite-backed ``get_many`` / ``put_many`` store; safe to share between threads and processes."""
 
@@ -62,12 +73,17 @@ class OutputCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, check_same_thread=False, isolation_level=None)
-        _while_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
-        # NORMAL is durable against process death (SIGKILL), only a power cut can lose the last commits.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        _while_locked(lambda: self._db.execute(
-            "CREATE TABLE IF NOT EXISTS outputs (key BLOB PRIMARY KEY, value TEXT NOT NULL)"))
+        try:
+            self._db = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, check_same_thread=False,
+                                       isolation_level=None)
+            _while_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
+            # NORMAL is durable against process death (SIGKILL), only a power cut can lose the last commits.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            _while_locked(lambda: self._db.execute(
+                "CREATE TABLE IF NOT EXISTS outputs (key BLOB PRIMARY KEY, value TEXT NOT NULL)"))
+            self._db.execute("SELECT key, value FROM outputs LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as e:
+            raise _unusable(self.path, e) from None
 
     def get_many(self, cache_key: str, items: Iterable[ModelInput]) -> dict[ModelInput, Output]:
         """Cached outputs for those ``items`` that have one (missing items are simply absent)."""

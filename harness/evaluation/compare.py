@@ -527,9 +527,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = results[0] if len(results) == 1 else results
             Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
     except RunError as e:
-        console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
         return 2
     except Exception as e:  # a bug or I/O failure: one line, not a traceback
-        console.print(f"[red]compare failed:[/red] {type(e).__name__}: {e}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[red]compare failed:[/red] {type(e).__name__}: {e}", highlight=False,
+                                  soft_wrap=True)
         return 1
     return 0

@@ -82,10 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = Path(args.out) if args.out else run.path / "report.html"
         build_report(run, out, max_pairs=args.max_pairs, dataset=args.dataset)
     except RunError as e:
-        console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
         return 2
     except Exception as e:
-        console.print(f"[red]report failed:[/red] {type(e).__name__}: {e}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[red]report failed:[/red] {type(e).__name__}: {e}", highlight=False,
+                                   soft_wrap=True)
         return 1
     console.print(f"report written: {out.resolve().as_uri()}", highlight=False, soft_wrap=True)
     return 0

@@ -213,10 +213,11 @@ def history_main(argv: Sequence[str] | None = None) -> int:
         cols, rows = history_rows(runs, metric=args.metric, dataset=args.dataset, scorer=args.scorer,
                                   model=args.model)
     except RunError as e:
-        console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
         return 2
     except Exception as e:
-        console.print(f"[red]history failed:[/red] {type(e).__name__}: {e}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[red]history failed:[/red] {type(e).__name__}: {e}", highlight=False,
+                                   soft_wrap=True)
         return 1
     if args.json:
         console.print_json(json.dumps(rows))

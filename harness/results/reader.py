@@ -47,6 +47,9 @@ def load_record(path: Path | str) -> RunRecord:
         raise RunError(f"{f}: not found (is {p} a run folder?)")
     try:
         raw = json.loads(f.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise RunError(f"{f}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at {e.start}): the run record is "
+                       f"damaged; restore it or delete its folder {f.parent}") from None
     except (OSError, json.JSONDecodeError) as e:
         raise RunError(f"{f}: not valid JSON ({e})") from None
     if not isinstance(raw, dict):
@@ -99,6 +102,9 @@ def _rows(folder: Path, jsonl: str, parquet: str, model: type[BaseModel]) -> Ite
         yield from iter_jsonl(folder / jsonl, model)
     elif (folder / parquet).is_file():
         yield from iter_parquet_rows(folder / parquet, model)
+    else:  # a run folder without its rows answers nothing: say so rather than "0 of 0"
+        raise RunError(f"{folder}: neither {jsonl} nor {parquet} is there (files deleted or moved?); the run "
+                       "cannot be read back")
 
 
 @dataclass

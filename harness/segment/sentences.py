@@ -56,6 +56,15 @@ ABBREVIATIONS = _words(
 )
 """Lower-case, without the final dot. ``etc``/``usw`` also often end sentences: see ``_SOFT_ABBREV``."""
 _SOFT_ABBREV = frozenset({"etc", "usw", "al"})
+_LOWERCASE_ABBREV = _words(
+    """
+    e.g i.e cf vs etc al approx fig figs nos vol vols pp p ch sec para op ed eds dept univ assn
+    z.b u.a d.h bzw ca nr abs vgl evtl ggf sog bzgl inkl usw o.ä s.o s.u u.ä
+    """
+)
+"""Abbreviations that are written lower-case. The others (titles, months, weekdays, ``No.``, ``Art.``,
+``Co.``) are abbreviations only when capitalised: lower-case "sat.", "sun.", "no.", "art.", "mar." are the
+words that end "The cat sat." or "He said no."."""
 
 _SENTENCE_OPENERS = _words(
     """
@@ -76,11 +85,15 @@ _ORDINAL_PREV = _words(
     "am im vom zum bis ab seit vor nach der die das dem den des ein eine einem einen zur beim um"
 )
 
+_CJK_END = "。！？"
+"""Full-width ends (Chinese, Japanese): a boundary with or without a space after."""
+_CASELESS_END = "؟۔।॥"
+"""Arabic/Urdu question mark and full stop, Devanagari danda: ends before any letter."""
 _LIST = re.compile(r"[ \t]*(?:\(?\d{1,3}[.)]|\(?[a-z][.)]|[-*•·–—▪►‣◦])[ \t]+(?=\S)")
 _END_PUNCT = re.compile(
-    r"(?:\.{2,}|…|[.!?]+)(?:\[\d{1,3}\])*[\"”“’‘'»«)\]]*(?:\[\d{1,3}\])*"
+    r"(?:\.{2,}|…|[.!?]+|[。！？]+|[؟۔।॥]+)(?:\[\d{1,3}\])*[\"”“’‘'»«)\]]*(?:\[\d{1,3}\])*"
 )
-_TERMINAL_AT_END = re.compile(r"(?:\.|!|\?|…)(?:\[\d{1,3}\])*[\"”“’‘'»«)\]]*(?:\[\d{1,3}\])*$")
+_TERMINAL_AT_END = re.compile(r"(?:\.|!|\?|…|[。！？؟۔।॥])(?:\[\d{1,3}\])*[\"”“’‘'»«)\]]*(?:\[\d{1,3}\])*$")
 _REF_LABEL = re.compile(
     r"(?i)(?:references?|sources?|quellen|einzelnachweise|literatur|références|sources|fuentes|"
     r"referencias|fonti|bronnen|citations?|notes?|footnotes?)\s*:"
@@ -202,6 +215,11 @@ def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tu
     glued = q == e
     nc = text[q]
     punct = text[p:e]
+    if punct[0] in _CJK_END:
+        return True  # scripts without spaces or case: the full-width mark alone ends the sentence
+    if punct[0] in _CASELESS_END:
+        return not glued
+    caseless = nc.isalpha() and not nc.isupper() and not nc.islower()  # Arabic, Hebrew, Devanagari, CJK
     tok = _token_before(text, lo, p)
     if glued:
         if re.match(r"https?://|www\.", text[q:q + 8]) and "/" not in tok and "www" not in tok.lower():
@@ -211,12 +229,15 @@ def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tu
                 and q + 1 < hi and text[q + 1].islower()):
             return False
         return not ("/" in tok or "www" in tok.lower() or "." in tok or "@" in tok)
-    if not (nc.isupper() or nc in _OPENING or (nc.isdigit() and punct[0] in "!?") or (lowercased and nc.islower())):
+    if not (nc.isupper() or nc in _OPENING or (nc.isdigit() and punct[0] in "!?") or (lowercased and nc.islower())
+            or caseless):
         return False
     if punct.startswith(".") and not punct.startswith(".."):
         low = tok.lower()
         nxt_word = _word_after(text, q, hi)
-        if low in ABBREVIATIONS and low not in _SOFT_ABBREV:
+        if low in ABBREVIATIONS and not _written_as_abbreviation(tok, low, nxt_word, lowercased):
+            pass  # an ordinary word that happens to spell an abbreviation: "The cat sat. The dog ran."
+        elif low in ABBREVIATIONS and low not in _SOFT_ABBREV:
             return False
         if low in _SOFT_ABBREV and nxt_word not in _SENTENCE_OPENERS:
             return False
@@ -229,6 +250,17 @@ def _is_boundary(text: str, lo: int, hi: int, p: int, e: int, protected: list[tu
             if nxt_word.lower() in _MONTHS or prev_tok.lower() in _ORDINAL_PREV:
                 return False
     return True
+
+
+def _written_as_abbreviation(tok: str, low: str, nxt_word: str, lowercased: bool) -> bool:
+    """Is ``tok`` (before a full stop) used as the abbreviation it spells? Capitalised ones are ("Sat.",
+    "No. 5", "Art. 3"); lower-case ones only if that abbreviation is written lower-case ("e.g.", "vs.");
+    in text without case, unless the next word opens a sentence ("the cat sat. the dog ran")."""
+    if low in _LOWERCASE_ABBREV or tok[:1].isupper():
+        return True
+    if lowercased:
+        return nxt_word.capitalize() not in _SENTENCE_OPENERS
+    return False
 
 
 def punct_free_standing(text: str, lo: int, p: int, e: int) -> bool:

@@ -31,11 +31,18 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 class DataCfg(BaseModel):
     root: str = "../shared/data"
     train_file: str = "train/nli_pairs.jsonl.gz"
+    train_files: list[str] | None = None
+    """Several training files (same row format), read in order; replaces ``train_file`` when given."""
     origin_weights: dict[str, float] = Field(default_factory=dict)
     synthetic: dict[str, int] = Field(default_factory=dict)
     heldout_per_group: int = 120
     fraction: float = 1.0
     mix_seed: int | None = None  # sampling/synthesis seed after the held-out split (default: seed)
+    doc_groups: list[str] = Field(default_factory=lambda: ["rte", "anli", "cogensumm"])
+    perturb_groups: list[str] = Field(default_factory=lambda: ["rte", "anli", "cogensumm"])
+    doc_windows: bool = False
+    fit_premise_words: int | None = None
+    pad_sentences: list[int] = Field(default_factory=lambda: [1])
 
 
 class TinyModelCfg(BaseModel):
@@ -206,7 +213,7 @@ def nli_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 # ------------------------------------------------------------------------------------------- data
 def encode(examples: list[Example], tokenizer: Any, max_length: int) -> list[dict[str, Any]]:
     enc = tokenizer(
-        [e.premise for e in examples], [e.hypothesis for e in examples], truncation="only_first",
+        [e.premise for e in examples], [e.hypothesis for e in examples], truncation="longest_first",
         max_length=max_length,
     )
     return [
@@ -384,9 +391,12 @@ def run_training(
     train_dir.mkdir(parents=True, exist_ok=True)
     ckpt = train_dir / "checkpoint.pt"
 
-    rows = read_jsonl(resolve(cfg.data.root) / cfg.data.train_file)
+    files = cfg.data.train_files or [cfg.data.train_file]
+    rows = [r for f in files for r in read_jsonl(resolve(cfg.data.root) / f)]
     mix = MixConfig(cfg.data.origin_weights, cfg.data.synthetic, cfg.data.heldout_per_group, cfg.data.fraction,
-                    cfg.seed, cfg.data.mix_seed)
+                    cfg.seed, cfg.data.mix_seed, doc_groups=tuple(cfg.data.doc_groups),
+                    perturb_groups=tuple(cfg.data.perturb_groups), doc_windows=cfg.data.doc_windows,
+                    fit_premise_words=cfg.data.fit_premise_words, pad_sentences=tuple(cfg.data.pad_sentences))
     examples, heldout, counts = build_mix(rows, mix)
     model, tokenizer = build_model(cfg)
     items = encode(examples, tokenizer, cfg.model.max_length)
