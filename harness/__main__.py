@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, helptext in (
         ("bench", "benchmark batching strategies side by side"),
-        ("train", "train the embedded cross-encoder (see configs/train_embedded.yaml)"),
+        ("train", "train an embedded model (configs/train_embedded.yaml, configs/train_qa.yaml)"),
         ("compare", "compare runs: metrics, significance, flipped claims"),
         ("history", "list runs and how metrics moved across versions"),
         ("report", "write a static HTML report for a run"),

@@ -23,7 +23,13 @@ list and must produce the same probabilities:
   scores are checked against the engine's with the bf16 tolerance when the dtypes differ.
 
 A strategy whose optional package is missing (or that does not apply to the device/dtype) is skipped and the
-reason is kept in the report.
+reason is kept in the report. ``--dtype bf16`` on a CPU without native bf16 (no AVX512-BF16/AMX) is emulated by
+PyTorch at a small fraction of fp32 speed: the bench says so in one line and skips the strategies that would run
+in bf16, unless ``--allow-emulated-bf16`` asks to measure them anyway (then the report flags them).
+
+The report's ``meta.cpu`` is :func:`harness.engine.device.cpu_summary`: the ISA flags that decided the default
+backend and the int8 scheme ``engine_onnx_int8`` ran (full-range weights where the CPU has VNNI, reduce-range
+weights where it does not; see ``harness/engine/device.py``).
 
 Strategies are interleaved (the order rotates every repeat) and the best time of ``--repeats`` is kept,
 so background load hurts all of them alike. Run ``python -m harness.bench --help``.
@@ -479,20 +485,37 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
     """Run every strategy interleaved; return the JSON-able report (see ``main`` for the CLI)."""
     import torch
 
-    from harness.engine.device import dtype_name, resolve_device, resolve_dtype, set_threads
+    from harness.engine.device import (
+        bf16_emulated_warning,
+        cpu_summary,
+        dtype_name,
+        resolve_device,
+        resolve_dtype,
+        set_threads,
+    )
     from harness.engine.runner import Engine
 
     threads = set_threads(args.threads)
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
+    cpu_info = cpu_summary()
+    log(f"cpu: {format_cpu(cpu_info)}")
+    bf16_emulated = bf16_emulated_warning(args.dtype, device)
+    skip_bf16 = bf16_emulated is not None and not getattr(args, "allow_emulated_bf16", False)
+    if bf16_emulated:
+        print(f"warning: {bf16_emulated}; " + ("bf16 strategies are skipped (--allow-emulated-bf16 runs them)"
+                                               if skip_bf16 else "bf16 strategies are flagged in the report"),
+              file=sys.stderr)
     loaded = load_model(args.model, dtype, device, args.seed)
     p_nonemb, n_layers, hidden = flops_model(loaded.model)
     size, secs = (256, 0.05) if args.quick else (1024, 0.3)
     if torch.device(device).type == "cuda" and not args.quick:
         size = 8192  # a 1024² matmul leaves a data-centre GPU mostly idle: the peak must be the roofline
-    peak_flops = peak_torch = measure_matmul_flops(dtype, device, size=size, seconds=secs)
+    # With the bf16 strategies skipped only fp32 ones run (engine_default): their roofline is fp32's.
+    peak_dtype = torch.float32 if skip_bf16 else dtype
+    peak_flops = peak_torch = measure_matmul_flops(peak_dtype, device, size=size, seconds=secs)
     peak_ort = 0.0
-    ort_roofline = torch.device(device).type == "cpu" and dtype == torch.float32
+    ort_roofline = torch.device(device).type == "cpu" and peak_dtype == torch.float32
     if ort_roofline:
         from harness.engine.onnx_backend import onnx_available
 
@@ -526,6 +549,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
             keep.append(folder)
         except ImportError as exc:
             skipped["crossencoder"] = f"sentence-transformers not installed ({exc.name}): pip install 'harness[bench]'"
+    int8_scheme = None
     for name, quantize in (("engine_onnx", None), ("engine_onnx_int8", "int8")):
         if name not in args.strategies:
             continue
@@ -539,6 +563,9 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
             continue
         onnx_be = _metered_backend(loaded, 8, meter, OnnxPairClassifierBackend, quantize=quantize, threads=threads)
         keep.append(onnx_be)
+        if quantize:
+            int8_scheme = onnx_be.int8_scheme
+            log(f"  {name}: int8 scheme {int8_scheme} ({'exact' if cpu_info['int8_dot'] else 'no'} int8 dot products)")
         runners[name] = (lambda be: lambda w: Engine(args.token_budget).run(be, w.pairs))(onnx_be)
     setup_s: dict[str, float] = {}
     full_warm: set[str] = set()
@@ -571,9 +598,16 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         setup_s["engine_default"] = time.perf_counter() - t0
         runners["engine_default"] = lambda w: Engine(args.token_budget).run(default_be, w.pairs)
         log(f"  engine_default = runtime.backend auto here: {default_backend}, {dtype_name(default_dtype)}")
+    if skip_bf16:
+        for name in [n for n in runners if n in args.strategies and n != "engine_default"]:  # all run in bf16
+            del runners[name]
+            skipped[name] = ("bf16 is emulated on this CPU (no avx512_bf16 or amx_bf16), tens of times slower than "
+                             "fp32: not measured (--allow-emulated-bf16 measures it)")
     for name, why in skipped.items():
         log(f"  skipped {name}: {why}")
     names = [s for s in args.strategies if s in runners]
+    if not names:
+        raise SystemExit("no strategy left to run: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
     flops = lambda real, real_sq: 2 * p_nonemb * real + 4 * n_layers * hidden * real_sq  # noqa: E731
 
     warm = workload.subset(min(64, len(pairs)))
@@ -608,7 +642,8 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
             log(f"  rep {rep} {name:14s} {elapsed:8.2f} s")
             # Re-measure the roofline between strategies, so that it sees the same background load they do
             # (a peak taken once at a busy moment made FLOP fractions > 1).
-            peak_torch = max(peak_torch, measure_matmul_flops(dtype, device, size=size, seconds=secs / 3, trials=1))
+            peak_torch = max(peak_torch, measure_matmul_flops(peak_dtype, device, size=size, seconds=secs / 3,
+                                                              trials=1))
             if ort_roofline:
                 peak_ort = max(peak_ort, measure_ort_matmul_flops(size, secs / 3, threads))
             peak_flops = max(peak_flops, peak_torch, peak_ort)
@@ -640,6 +675,10 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         if name in setup_s:
             r["setup_s"] = setup_s[name]
         r["scores_match"] = r["max_abs_diff_vs_engine"] <= r["tolerance"]
+        if name == "engine_onnx_int8":
+            r["int8_scheme"] = int8_scheme
+        if bf16_emulated and not skip_bf16 and (name != "engine_default" or default_dtype == dtype):
+            r["bf16_emulated"] = True
     if "engine" in results:
         e = results["engine"]["pairs_per_s"]
         for r in results.values():
@@ -669,6 +708,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
             "hidden": hidden, "tolerance": tol,
             "matmul_peak_default_dtype_flops": peak_default if "engine_default" in results else None,
             "default_backend": default_backend, "default_dtype": dtype_name(default_dtype) if default_backend else None,
+            "cpu": cpu_info, "bf16_emulated": bf16_emulated is not None,
         },
         "workload": {
             "name": workload.name, "cases": len(workload.cases), "pairs": len(pairs), "unique_pairs": n_unique,
@@ -763,12 +803,20 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise
 
 
+def format_cpu(cpu: dict[str, Any]) -> str:
+    """One line of :func:`harness.engine.device.cpu_summary` for logs and the bench table."""
+    isa = " ".join(cpu.get("isa") or []) or "no flags read"
+    return (f"{cpu.get('arch')}, isa: {isa}; torch kernels {cpu.get('torch_capability')}; bf16 "
+            f"{'native' if cpu.get('bf16_native') else 'emulated'}; int8 scheme {cpu.get('int8_scheme')}")
+
+
 def print_table(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     m, w = report["meta"], report["workload"]
-    table = Table(title=f"{m['model_name']} · {m['dtype']} · {m['device']} · {w['pairs']} pairs "
+    emulated = " (bf16 EMULATED: not representative)" if m.get("bf16_emulated") and m["dtype"] == "bf16" else ""
+    table = Table(title=f"{m['model_name']} · {m['dtype']}{emulated} · {m['device']} · {w['pairs']} pairs "
                         f"({w['duplicate_fraction']:.1%} duplicates) · {w['name']}")
     for col in ("strategy", "pairs/s", "pairs/cpu-s", "real tok/s", "useful", "fwd calls", "peak MB", "FLOP frac",
                 "max|Δ| vs engine", "engine ×", "onnx ×", "default ×"):
@@ -785,6 +833,8 @@ def print_table(report: dict[str, Any]) -> None:
         )
     console = Console() if sys.stdout.isatty() else Console(width=160)
     console.print(table)
+    if m.get("cpu"):
+        console.print(f"cpu: {format_cpu(m['cpu'])}")
     if report["sweeps"]:
         s = report["sweeps"]
         pts = ", ".join(f"{r['pairs']}→{r['time_s']:.2f}s" for r in s["time_vs_pairs"])
@@ -816,6 +866,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--repeats", type=int, default=None, help="timed runs per strategy (default 2; quick: 1)")
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: all cores)")
     ap.add_argument("--tolerance", type=float, default=None, help="max |Δ| (default 1e-4 fp32, 5e-2 bf16)")
+    ap.add_argument("--allow-emulated-bf16", action="store_true",
+                    help="with --dtype bf16 on a CPU without native bf16: measure the bf16 strategies anyway "
+                         "(flagged; by default they are skipped, being tens of times slower than fp32)")
     ap.add_argument("--no-sweep", dest="sweep", action="store_false")
     ap.add_argument("--quick", action="store_true", help="tiny workload, one repeat, 2-point sweeps")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "bench")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -221,15 +222,19 @@ class NLIScorerConfig(_ScorerBase):
     premise_top_k: int | None = Field(default=3, ge=1)
     """Score each claim only against its k closest premise units, chosen by ``premise_selection`` (``None``:
     every unit, an exhaustive run). Default 3: on FRANK valid + BUMP, 7.6x fewer model inputs than every unit
-    with ROC-AUC and twin wins within their bootstrap intervals (README, "Speed")."""
+    with ROC-AUC and twin wins within their bootstrap intervals (docs/speed.md)."""
     premise_selection: Literal["words", "encoder", "words+encoder"] = "words"
     """How ``premise_top_k`` picks units: most shared content words; highest multilingual-encoder cosine (sees
     paraphrase, e.g. abstractive XSum-style summaries); or the union of both picks (up to 2k units)."""
     premise_widen_below: float | None = Field(default=None, ge=0, le=1)
     """Adaptive ``premise_top_k``: a claim whose closest unit shares less than this fraction of its content
     words (a paraphrase, as in abstractive summaries, where word overlap cannot find the evidence) is scored
-    against every unit instead (up to ``max_premises_per_claim``); claims with clear lexical evidence keep k.
-    ``None``: always k."""
+    against every unit instead (up to ``max_premises_per_claim``, or ``premise_widen_to``); claims with clear
+    lexical evidence keep k. ``None``: always k."""
+    premise_widen_to: int | None = Field(default=None, ge=1)
+    """With ``premise_widen_below``: how many units a widened claim meets (its most word-overlapping ones, and,
+    with ``premise_selection`` using the encoder, its k closest by meaning besides); ``None``: every unit up
+    to ``max_premises_per_claim``."""
     max_premises_per_claim: int | None = Field(default=256, ge=1)
     """With ``premise_top_k`` unset: a source with more premise units than this (a book, not an article; FRANK
     and BUMP sources have at most 144) scores each claim against only this many units, the ones sharing most
@@ -244,23 +249,44 @@ class OverlapScorerConfig(_ScorerBase):
 
 
 class QAModelsConfig(_Strict):
-    """The QA scorer's two models (hub id with ``revision``, or a local directory), each with a dtype."""
+    """The QA scorer's models (hub id with ``revision``, a local directory, or the shipped ``embedded-qa``),
+    each with a dtype. The default is the offline path: no generator (cloze questions) and ``embedded-qa``."""
 
-    question_generation: ModelConfig = ModelConfig(id="lmqg/t5-base-squad-qg", max_length=512)
-    """A seq2seq (``AutoModelForSeq2SeqLM``) question generator, e.g. lmqg/t5-base-squad-qg."""
-    question_answering: ModelConfig = ModelConfig(id="deepset/roberta-base-squad2", max_length=384)
-    """An extractive QA model (``AutoModelForQuestionAnswering``), ideally SQuAD 2.0-trained (no-answer)."""
+    question_generation: ModelConfig | None = None
+    """A seq2seq (``AutoModelForSeq2SeqLM``) question generator, e.g. lmqg/t5-base-squad-qg (configs/qa_hub.yaml);
+    None (the default) = no generator: cloze questions are made from the claim itself (see ``questions``)."""
+    question_answering: ModelConfig = ModelConfig(id="embedded-qa", max_length=384)
+    """An extractive QA model (``AutoModelForQuestionAnswering``), ideally SQuAD 2.0-trained (no-answer);
+    default ``embedded-qa``, shipped with harness (MiniLM-L6 + span head, trained on SQuAD-style and cloze data)."""
     question_generation_dtype: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     """``auto`` = the run's ``runtime.dtype``."""
     question_answering_dtype: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
 
 
 class QAScorerConfig(_ScorerBase):
-    """QA-based consistency (QAGS/QAFactEval style); see harness/scorers/qa.py."""
+    """QA-based consistency (QAGS/QAFactEval style); see harness/scorers/qa.py.
+
+    Two ways to ask questions about a claim's answer candidates (``questions``):
+
+    * ``cloze`` (offline, no generator): the question is the claim with the candidate replaced by ``[MASK]``
+      (harness.models.embedded_qa.cloze_question: the format ``embedded-qa`` was trained on);
+    * ``generated``: a seq2seq model writes a wh-question with the candidate highlighted (``qg_format``).
+
+    ``auto`` (default) = ``generated`` when ``models.question_generation`` is given, else ``cloze``. Either way
+    each question is answered on the source windows and on the claim, and the answers are compared
+    (``answer_matching``) and weighted by answerability.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
     type: Literal["qa"]
     models: QAModelsConfig = QAModelsConfig()
+    questions: Literal["auto", "cloze", "generated"] = "auto"
+    """Where questions come from: ``cloze`` (the claim with the answer masked, no model), ``generated`` (needs
+    ``models.question_generation``) or ``auto`` (generated when a generator is given, else cloze)."""
+    answer_matching: Literal["values", "token_f1"] = "values"
+    """How the source answer is compared with the claim's: ``values`` = SQuAD token F1 after writing numbers
+    and dates one way ("1,000" = "1000", "two" = "2", "March 3, 2020" = "3 March 2020"); ``token_f1`` = plain
+    SQuAD token F1 (QAGS)."""
     qg_format: str = "generate question: {highlighted}"
     """Input template for question generation. Placeholders: ``{highlighted}`` = the claim with the answer
     wrapped in ``highlight_token`` (lmqg T5 models), ``{answer}``, ``{claim}`` (MixQG: ``"{answer} \\n {claim}"``)."""
@@ -283,6 +309,24 @@ class QAScorerConfig(_ScorerBase):
     generated for (QAFactEval's question filter; 0 keeps every question)."""
     generation_max_new_tokens: int = Field(default=32, ge=1)
     num_beams: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _questions_fit_models(self) -> QAScorerConfig:
+        has_generator = self.models.question_generation is not None
+        if self.questions == "generated" and not has_generator:
+            raise ValueError("questions 'generated' needs models.question_generation (a seq2seq model id, e.g. "
+                             "lmqg/t5-base-squad-qg); leave questions out for offline cloze questions")
+        if self.questions == "cloze" and has_generator:
+            raise ValueError("questions 'cloze' uses no generator: remove models.question_generation, or set "
+                             "questions: generated")
+        return self
+
+    @property
+    def question_source(self) -> Literal["cloze", "generated"]:
+        """``questions`` with ``auto`` resolved."""
+        if self.questions != "auto":
+            return self.questions
+        return "generated" if self.models.question_generation is not None else "cloze"
 
     @field_validator("qg_format")
     @classmethod
@@ -441,7 +485,7 @@ class RoutingConfig(_Strict):
     False = leave them ``cross_lingual_unscored`` as before."""
 
 class RayConfig(_Strict):
-    """Where and how wide the ``ray`` executor runs (see README "Scaling out")."""
+    """Where and how wide the ``ray`` executor runs (see docs/scaling.md)."""
 
     address: str | None = None
     """``None``: start a local Ray instance; ``auto``: join the cluster of ``ray start --head`` (or
@@ -469,8 +513,8 @@ class RuntimeConfig(_Strict):
     at reference quality here: PyTorch on GPUs and on CPUs with native bf16 (run in bf16), else ONNX Runtime in
     fp32 (PyTorch's fp32 scores to ~1e-6, fused kernels), PyTorch when onnxruntime is missing. ``torch``,
     ``onnx`` (CPU, fp32) and ``onnx-int8`` (CPU, dynamic int8 weights: faster, probabilities move by up to
-    ~0.15) force one. run.json records the choice per model (``scorers[].models[].backend``); see README
-    "Speed"."""
+    ~0.15) force one. run.json records the choice per model (``scorers[].models[].backend``); see
+    docs/speed.md."""
     dtype: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     token_budget: int = Field(default=8192, ge=64)
     """Max padded tokens (rows x padded length) per forward pass."""
@@ -564,10 +608,35 @@ def _scorer_tags() -> set[str]:
     return {str(t) for m in _model_types(ScorerConfig) for t in typing.get_args(m.model_fields["type"].annotation)}
 
 
-def _did_you_mean(key: str) -> str:
+def _tags(m: type[BaseModel]) -> set[str]:
+    """The ``type`` tags a scorer config model answers to (empty for other models)."""
+    import typing
+
+    return {str(t) for t in typing.get_args(m.model_fields["type"].annotation)} if "type" in m.model_fields else set()
+
+
+def _keys_at(loc: Sequence[Any]) -> set[str] | None:
+    """Field names of the config model that holds the last key of ``loc`` (None if the path cannot be followed):
+    suggestions come from the keys allowed there, not from anywhere in the config."""
+    models: list[type[BaseModel]] = [RunConfig]
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        tagged = [m for m in models if part in _tags(m)]
+        if tagged:  # a scorer union's tag (scorers.0.nli.x): stay on the model it names
+            models = tagged
+            continue
+        models = [t for m in models if part in m.model_fields for t in _model_types(m.model_fields[part].annotation)]
+        if not models:
+            return None
+    return {k for m in models for k in m.model_fields}
+
+
+def _did_you_mean(key: str, loc: Sequence[Any] | None = None) -> str:
     import difflib
 
-    close = difflib.get_close_matches(key, sorted(_known_keys()), n=1, cutoff=0.6)
+    keys = (_keys_at(loc) if loc else None) or _known_keys()
+    close = difflib.get_close_matches(key, sorted(keys), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -579,7 +648,7 @@ def _format_error(path: Path | str, err: ValidationError, overrides: list[str] |
     loc = ".".join(parts) or "<root>"
     msg = e["msg"]
     if e["type"] == "extra_forbidden":
-        msg = "unknown key" + _did_you_mean(str(e["loc"][-1]))
+        msg = "unknown key" + _did_you_mean(str(e["loc"][-1]), e["loc"])
     elif e["type"] == "literal_error" and "ctx" in e:
         msg = f"must be one of {e['ctx'].get('expected')}"
     elif e["type"] == "union_tag_invalid" and "ctx" in e:
@@ -691,7 +760,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             try:
                 first = seen.get(key)
@@ -735,6 +804,16 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
     except ValidationError as e:
         raise ConfigError(_format_error(path, e, overrides)) from None
     cfg = _resolve_paths(cfg, path.parent.resolve())
+    if cfg.runtime.executor == "ray":
+        import importlib.util
+
+        try:
+            missing = importlib.util.find_spec("ray") is None
+        except (ImportError, ValueError):  # a broken or blocked install: as good as none
+            missing = True
+        if missing:
+            raise ConfigError(f"{path}: runtime.executor: 'ray' needs Ray, which is not installed here: "
+                              'pip install "harness[ray]" (or use executor: local)')
     me = path.resolve()
     for i, d in enumerate(cfg.data):
         for fld in ("path", "source_file", "rewrite_file"):

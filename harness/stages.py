@@ -9,6 +9,7 @@ engine, the premise budget) lives in a :class:`StageContext`. A block's output i
 from __future__ import annotations
 
 import random
+import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -157,13 +158,22 @@ class StageContext:
     """Name, type, models and languages of each scorer, as JSON (for run.json and the language warning)."""
     warnings: list[str] = field(default_factory=list)
     """Process-level warnings (e.g. the sentence encoder is missing), repeated in every block's stats."""
+    cpu: dict[str, Any] = field(default_factory=dict)
+    """:func:`harness.engine.device.cpu_summary` of this process's machine (run.json ``cpu``)."""
 
 
 def build_context(cfg: RunConfig, *, cache: Any = None, threads: int | None = None,
                   progress: bool | None = None) -> StageContext:
     """Resolve device and dtype, build every scorer and one engine (``cache``: an output cache or None)."""
+    from harness.engine.device import bf16_emulated_warning, cpu_summary
+
     t = time.perf_counter()
     device, dtype, backend = _resolve_runtime(cfg, threads)
+    info_warnings: list[str] = []
+    slow_bf16 = bf16_emulated_warning(cfg.runtime.dtype, device)
+    if slow_bf16:  # said before the models load, and kept in run.json's warnings
+        print(f"warning: {slow_bf16}", file=sys.stderr)
+        info_warnings.append(slow_bf16)
     _seed(cfg.runtime.seed)
     # Exported ONNX graphs are kept beside the output cache (and, like it, not used by Ray actors).
     export_dir = str(Path(cfg.runtime.cache).parent / "onnx") if cache is not None and cfg.runtime.cache else None
@@ -172,7 +182,6 @@ def build_context(cfg: RunConfig, *, cache: Any = None, threads: int | None = No
     engine = Engine(cfg.runtime.token_budget, cache=cache,
                     progress=cfg.runtime.progress if progress is None else progress)
     max_tokens, count_tokens = _premise_budget(cfg, scorers)
-    info_warnings: list[str] = []
     info = []
     for s in scorers:
         langs = s.languages()
@@ -190,7 +199,8 @@ def build_context(cfg: RunConfig, *, cache: Any = None, threads: int | None = No
     return StageContext(cfg=cfg, scorers=scorers, engine=engine, device=device, dtype=dtype,
                         max_premise_tokens=max_tokens, count_tokens=count_tokens,
                         entail_fn=_quote_entailer(scorers, engine), embed_fn=embed_fn, scorer_context=sctx,
-                        load_seconds=time.perf_counter() - t, scorer_info=info, warnings=info_warnings)
+                        load_seconds=time.perf_counter() - t, scorer_info=info, warnings=info_warnings,
+                        cpu=cpu_summary())
 
 
 @dataclass
@@ -302,6 +312,7 @@ def score_block(ctx: StageContext, pairs: Sequence[Pair]) -> BlockOutput:
         "scorers": ctx.scorer_info,
         "device": ctx.device,
         "dtype": ctx.dtype,
+        "cpu": ctx.cpu,
     }
     return BlockOutput(claim_rows, pair_rows, stats)
 
@@ -375,7 +386,7 @@ def merge_stats(blocks: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "scorers": [{**s, "models": [*s["models"], *[m for m in route_models.get(s["name"], [])
                                                       if m not in s["models"]]]}
                     for s in first.get("scorers", [])],
-        "device": first.get("device", "cpu"), "dtype": first.get("dtype", "fp32"),
+        "device": first.get("device", "cpu"), "dtype": first.get("dtype", "fp32"), "cpu": first.get("cpu") or None,
         "routes": {k: dict(sorted(v.items())) for k, v in routes.items()},
     }
     warnings = _merge_warnings([b["check_warnings"] for b in blocks])

@@ -2,7 +2,7 @@
 
 `harness compare` reports whole datasets; this answers "and on the abstractive rows alone?". The subset is the
 rows whose field ``--field`` in the dataset's own file equals ``--value`` (FRANK's ``origin``: ``xsum`` or
-``cnndm``). Example (README "Speed"):
+``cnndm``). Example (docs/speed.md):
 
     python scripts/subset_auc.py --data ../shared/data/dev/frank_valid.jsonl --dataset frank_valid \
         --field origin --value xsum results/RUN_A results/RUN_B [results/RUN_C ...]

@@ -12,6 +12,8 @@ from harness.scorers.answers import (
     AnswerCandidate,
     ExtractorUnavailableError,
     active_extractor,
+    answer_f1,
+    answer_tokens,
     extract_answers,
     extract_answers_many,
     normalize_answer,
@@ -165,3 +167,44 @@ def test_normalize_answer(text: str, expected: str) -> None:
 def test_token_f1(pred: str, ref: str, f1: float) -> None:
     assert token_f1(pred, ref) == pytest.approx(f1)
     assert token_f1(ref, pred) == pytest.approx(f1)
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("1,000", "1000"),
+    ("two", "2"),
+    ("twenty-five", "25"),
+    ("one hundred and five", "105"),
+    ("5.0", "5"),
+    ("1.5 billion", "1,500,000,000"),
+    ("$40 million", "40 million dollars"),
+    ("US$ 5m", "5 million dollars"),
+    ("40%", "40 per cent"),
+    ("the third", "3rd"),
+    ("March 3, 2020", "3 March 2020"),
+    ("Sept. 11", "11 September"),
+    ("2020-03-03", "3rd of March, 2020"),
+    ("Donald Trump's", "Donald Trump"),
+])
+def test_values_written_differently_match(a: str, b: str) -> None:
+    assert sorted(answer_tokens(a)) == sorted(answer_tokens(b))
+    assert answer_f1(a, b) == 1.0
+
+
+@pytest.mark.parametrize(("a", "b", "f1"), [
+    ("40 million", "50 million", 0.0),  # token F1 gives 0.5 for the shared "million"
+    ("1,000", "1,500", 0.0),
+    ("March 3", "March 4", 0.5),  # same month, other day
+    ("2020", "March 2020", pytest.approx(2 / 3)),
+    ("two", "three", 0.0),
+    ("Claudia Sheinbaum", "Sheinbaum", pytest.approx(2 / 3)),
+    ("", "", 1.0),
+    ("", "2", 0.0),
+])
+def test_changed_values_do_not_match(a: str, b: str, f1: float) -> None:
+    assert answer_f1(a, b) == f1
+
+
+def test_value_tokens_are_what_the_scorer_compares() -> None:
+    assert answer_tokens("On March 3, 2020, 1,200 troops and $1.2bn") == \
+        ["on", "month3", "day3", "2020", "1200", "troops", "and", "dollars", "1200000000"]
+    assert token_f1("40 million", "50 million") == 0.5  # why answer_f1 exists

@@ -290,6 +290,8 @@ BAD: dict[str, Bad] = {
     "FIFO as data": Bad(_fifo, ("data.0.path", "d.jsonl", "not a regular file")),
     "device as data": Bad(_device, ("data.0.path", "/dev/zero", "not a regular file")),
     "line over the record limit": Bad(_long_line, ("d.jsonl", "line 2", "longer than")),
+    "ray key suggested from its own section": Bad(_set("runtime.ray.actor=2"),
+                                                  ("--set runtime.ray.actor", "did you mean 'actors'")),
     "corrupt cache": Bad(_corrupt_cache, ("afile", "output cache cannot be used", "delete it", "--no-cache")),
 }
 
@@ -578,3 +580,21 @@ def test_compare_refuses_a_run_without_its_claims(tmp_path: Path, capsys: pytest
     assert main(["compare", str(a), str(b)]) == 2
     captured = capsys.readouterr()
     assert "claims.jsonl" in captured.err and "0 of 0" not in captured.out
+
+
+def test_no_suggestion_from_another_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg, _ = _rows(ROW)(tmp_path)
+    assert main(["validate", str(cfg), "--set", "runtime.ray.batch_size=2"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key" in err and "chunk_size" not in err  # a key of another model is no suggestion here
+
+
+def test_validate_refuses_the_ray_executor_without_ray(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    cfg, _ = _rows(ROW)(tmp_path)
+    assert main(["validate", str(cfg), "--set", "runtime.executor=ray"]) == 2
+    assert "harness[ray]" in capsys.readouterr().err

@@ -4,9 +4,14 @@ int8 tolerance; exporting leaves the PyTorch model untouched; kept exports are r
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 import torch
 
+from harness.engine import device as dev
+from harness.engine.device import int8_scheme
 from harness.engine.onnx_backend import FP32_TOLERANCE, INT8_TOLERANCE, onnx_available
 from harness.engine.runner import Engine
 from harness.engine.tiny import build_tiny_bert, build_tiny_tokenizer
@@ -55,8 +60,52 @@ def test_onnx_int8_within_stated_tolerance(model_and_tokenizer: tuple) -> None:
     model, tok = model_and_tokenizer
     ref = Engine(512).run(PairClassifierBackend(model, tok, max_length=128, cache_key="tiny"), PAIRS)
     q = OnnxPairClassifierBackend(model, tok, max_length=128, cache_key="tiny", quantize="int8", threads=1)
-    assert q.cache_key.endswith("|onnx-int8")
+    assert q.int8_scheme == int8_scheme(), "chosen by this CPU's features"
+    assert q.cache_key.endswith("|onnx-int8" + ("" if q.int8_scheme == "s8" else "-reduce-range"))
     assert _max_diff(Engine(512).run(q, PAIRS), ref) <= INT8_TOLERANCE
+
+
+def _int8_weights(path: Path) -> list[Any]:
+    """The integer weights of every MatMulInteger in an int8 graph."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    inits = {t.name: t for t in graph.initializer}
+    return [numpy_helper.to_array(inits[n.input[1]]) for n in graph.node if n.op_type == "MatMulInteger"]
+
+
+@pytest.mark.parametrize(("flags", "scheme", "w_max"), [
+    (frozenset({"avx2", "fma"}), "s8-reduce-range", 64),  # x86 without VNNI (issue 23's AVX2 EPYC)
+    (frozenset({"avx2", "avx512f", "avx512_vnni"}), "s8", 127),
+])
+def test_int8_scheme_chosen_by_cpu_cannot_clip(model_and_tokenizer: tuple, monkeypatch: pytest.MonkeyPatch,
+                                               flags: frozenset[str], scheme: str, w_max: int) -> None:
+    """Without VNNI, ONNX Runtime adds each pair of u8 activation × s8 weight products into a saturating 16-bit
+    integer (VPMADDUBSW). The scheme chosen there keeps weights within ±64, so a pair is at most 2·255·64 =
+    32640 and never clips: its arithmetic is exact on every x86 CPU, the one measured here included, so the
+    tolerance checked here holds there too. Full-range weights (±127) are kept where products add exactly."""
+    from harness.engine.hf_backend import PairClassifierBackend
+    from harness.engine.onnx_backend import OnnxPairClassifierBackend
+
+    monkeypatch.setattr(dev, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(dev, "_is_x86", lambda: True)
+    model, tok = model_and_tokenizer
+    q = OnnxPairClassifierBackend(model, tok, max_length=128, cache_key="tiny", quantize="int8", threads=1)
+    assert q.int8_scheme == scheme
+    weights = _int8_weights(q.graph_path)
+    assert len(weights) >= 10 and all(w.dtype.name == "int8" for w in weights)
+    assert max(int(abs(w.astype(int)).max()) for w in weights) == w_max
+    if scheme == "s8-reduce-range":
+        assert 2 * 255 * w_max <= 2**15 - 1 and q.graph_path.name == "model.int8-reduce-range.onnx"
+        assert q.cache_key.endswith("|onnx-int8-reduce-range")
+    else:
+        assert 2 * 255 * w_max > 2**15 - 1, "would clip without VNNI"
+        assert q.graph_path.name == "model.int8.onnx" and q.cache_key.endswith("|onnx-int8")
+    ref = Engine(512).run(PairClassifierBackend(model, tok, max_length=128, cache_key="tiny"), PAIRS)
+    assert _max_diff(Engine(512).run(q, PAIRS), ref) <= INT8_TOLERANCE
+    with pytest.raises(ValueError, match="int8_scheme"):
+        OnnxPairClassifierBackend(model, tok, quantize="int8", int8_scheme="u4")
 
 
 def test_onnx_rejects_what_it_cannot_run(model_and_tokenizer: tuple) -> None:
@@ -119,12 +168,16 @@ def test_kept_export_is_reused_and_never_half_written(model_and_tokenizer: tuple
     assert Engine(512).run(second, PAIRS) == ref
     (kept,) = [p for p in tmp_path.iterdir()]
     assert kept.name != first.cache_key and not kept.name.startswith(".")  # a hash; no temporary folder left
-    # int8 is derived from the kept fp32 graph and kept beside it
+    # int8 is derived from the kept fp32 graph and kept beside it, one file per scheme
     q1 = OnnxPairClassifierBackend(model, tok, max_length=128, cache_key="tiny@sha=1", quantize="int8",
-                                   export_cache=tmp_path)
+                                   int8_scheme="s8", export_cache=tmp_path)
     q2 = OnnxPairClassifierBackend(model, tok, max_length=128, cache_key="tiny@sha=1", quantize="int8",
-                                   export_cache=tmp_path)
+                                   int8_scheme="s8", export_cache=tmp_path)
     assert len(exports) == 1 and q1.graph_path == q2.graph_path == kept / "model.int8.onnx"
+    q3 = OnnxPairClassifierBackend(model, tok, max_length=128, cache_key="tiny@sha=1", quantize="int8",
+                                   int8_scheme="s8-reduce-range", export_cache=tmp_path)
+    assert len(exports) == 1 and q3.graph_path == kept / "model.int8-reduce-range.onnx"
+    assert q3.cache_key != q1.cache_key and (kept / "model.int8.onnx").is_file()
     # other weights (another key) get their own export
     OnnxPairClassifierBackend(model, tok, max_length=128, cache_key="tiny@sha=2", export_cache=tmp_path)
     assert len(exports) == 2 and len([p for p in tmp_path.iterdir()]) == 2

@@ -316,6 +316,24 @@ def test_tiny_models_by_config_produce_valid_claim_rows(tiny_qg_dir: Path, qa_fi
             assert 0.0 <= q["source_answer"]["p_no_answer"] <= 1.0
 
 
+def test_tiny_qa_model_alone_scores_cloze_questions(tiny_qa_dir: Path) -> None:
+    """No generator configured: only the QA model loads, and the run makes two engine calls."""
+    cfg = QAScorerConfig.model_validate({
+        "type": "qa", "answer_extractor": "rules", "doc_stride": 16,
+        "models": {"question_answering": {"id": str(tiny_qa_dir), "max_length": 64},
+                   "question_answering_dtype": "fp32"}})
+    scorer = build_scorer(cfg, ScorerContext(device="cpu", dtype="fp32"))
+    assert isinstance(scorer, QAScorer) and scorer.questions == "cloze"
+    assert [m.role for m in scorer.models()] == ["question_answering"] and scorer.languages() == frozenset({"en"})
+    sp = segmented("p", SOURCE, ["Claudia Sheinbaum met Donald Trump in Paris.", "The army said 40 troops moved."])
+    engine = RecordingEngine(token_budget=512)
+    out = scorer.score([sp], engine)
+    assert len(engine.calls) == 2
+    for cs in out.values():
+        assert cs.label in ("supported", "unsupported") and cs.score is not None
+        assert all("[MASK]" in q["question"] for q in cs.detail["questions"])
+
+
 def vars_of(ev: Any) -> dict[str, Any]:
     return {"text": ev.text, "start": ev.start, "end": ev.end, "premise_index": ev.premise_index}
 
@@ -339,7 +357,89 @@ def test_run_config_accepts_qa_scorer_blocks() -> None:
     })
     qa = cfg.scorers[1]
     assert isinstance(qa, QAScorerConfig)
-    assert qa.models.question_generation.revision == "abc"
-    assert qa.models.question_answering.id == "deepset/roberta-base-squad2"
+    assert qa.models.question_generation is not None and qa.models.question_generation.revision == "abc"
+    assert qa.models.question_answering.id == "embedded-qa"
+    assert qa.question_source == "generated"  # a generator given: it writes the questions
     with pytest.raises(ValueError, match="qg_format"):
         QAScorerConfig(type="qa", qg_format="question: {context}")
+
+
+def test_default_qa_config_is_the_offline_cloze_path() -> None:
+    cfg = QAScorerConfig(type="qa")
+    assert cfg.models.question_generation is None and cfg.models.question_answering.id == "embedded-qa"
+    assert cfg.question_source == "cloze" and cfg.answer_matching == "values"
+    with pytest.raises(ValueError, match=r"needs models\.question_generation"):
+        QAScorerConfig(type="qa", questions="generated")
+    with pytest.raises(ValueError, match="uses no generator"):
+        QAScorerConfig.model_validate({"type": "qa", "questions": "cloze",
+                                       "models": {"question_generation": {"id": "lmqg/t5-base-squad-qg"}}})
+
+
+# ------------------------------------------------------------------------------- cloze questions
+
+
+class OracleClozeQA(OracleQA):
+    """Reads a cloze question like a model would: the words next to ``[MASK]`` locate the answer in the
+    context (both neighbours: what lies between them; only the right one: the capitalised run before it; only
+    the left one: what follows it up to the sentence end or an "on ..." phrase)."""
+
+    def run_batch(self, batch: Sequence[Any]) -> list[Output]:
+        self.batches += 1
+        out: list[Output] = []
+        for question, context in batch:
+            left_text, _, right_text = question.partition("[MASK]")
+            left = left_text.split()[-1:] if left_text.strip() else []
+            right = [w.strip(".,") for w in right_text.split()[:1] if w.strip(".,")]
+            if left and right:
+                rx = rf"{re.escape(left[0])}\s+(?P<a>.+?)\s+{re.escape(right[0])}"
+            elif right:
+                rx = rf"(?P<a>[A-Z][\w.]*(?:\s+[A-Z][\w.]*)*)\s+{re.escape(right[0])}"
+            else:
+                rx = rf"{re.escape(left[0])}\s+(?P<a>[^.]+?)(?=\s+on\b|\.|$)"
+            m = re.search(rx, context)
+            if m:
+                out.append({"spans": [[m.start("a"), m.end("a"), -0.05]], "null": -6.0})
+            else:
+                out.append({"spans": [[0, 1, -6.0]], "null": -0.05})
+        return out
+
+
+def test_cloze_questions_need_no_generator_and_score_like_generated_ones() -> None:
+    config = QAScorerConfig(type="qa", answer_extractor="rules", doc_stride=8)
+    qa = OracleClozeQA()
+    scorer = QAScorer(config, None, qa)
+    assert scorer.questions == "cloze"
+    pairs = [segmented("a", SOURCE, ["Claudia Sheinbaum met Donald Trump in Paris."]),
+             segmented("b", SOURCE, ["Angela Merkel met Donald Trump in Berlin."])]
+    engine = RecordingEngine(token_budget=256)
+    out = scorer.score(pairs, engine)
+    assert [k for k, _ in engine.calls] == [qa.cache_key, qa.cache_key]  # sources, then claims: no generation
+    good, bad = out[("a", 0)], out[("b", 0)]
+    assert good.label == "supported" and good.score == pytest.approx(1.0, abs=0.01)
+    assert good.detail["questions_from"] == "cloze" and good.detail["answer_matching"] == "values"
+    qs = good.detail["questions"]
+    assert [q["question"] for q in qs] == ["[MASK] met Donald Trump in Paris.",
+                                           "Claudia Sheinbaum met [MASK] in Paris.",
+                                           "Claudia Sheinbaum met Donald Trump in [MASK]."]
+    for q in qs:  # claim rows carry the question, both answers with offsets, and the match score
+        assert SOURCE[q["source_answer"]["start"]:q["source_answer"]["end"]] == q["source_answer"]["text"] == \
+            q["answer"]
+        assert q["claim_answer"]["text"] == q["answer"]
+        assert q["f1"] == 1.0 and q["score"] == pytest.approx(1.0, abs=0.01)
+    assert bad.label == "unsupported" and bad.reason == "answer_mismatch"
+    by_answer = {q["answer"]: q for q in bad.detail["questions"]}
+    assert by_answer["Angela Merkel"]["source_answer"]["text"] == "Claudia Sheinbaum"
+    assert by_answer["Berlin"]["source_answer"]["text"] == "Paris" and by_answer["Berlin"]["f1"] == 0.0
+
+
+def test_values_matching_compares_numbers_written_differently() -> None:
+    source = "The army said forty troops moved on 3 March 2020."
+    claims = ["The army said 40 troops moved on March 3, 2020."]
+    plain = QAScorer(QAScorerConfig(type="qa", answer_extractor="rules", answer_matching="token_f1"), None,
+                     OracleClozeQA())
+    values = QAScorer(QAScorerConfig(type="qa", answer_extractor="rules"), None,
+                      OracleClozeQA())
+    sp = segmented("p", source, claims)
+    assert values.score([sp], Engine())[("p", 0)].score == pytest.approx(1.0, abs=0.01)
+    low = plain.score([sp], Engine())[("p", 0)].score
+    assert low is not None and low < 0.5

@@ -83,6 +83,46 @@ def test_fuse_and_extrinsic_kinds() -> None:
         assert any(inside) and not all(inside)
 
 
+def test_group_weights_take_globs_after_exact_names() -> None:
+    weights = {"curriculum-negation": 0.5, "curriculum-*": 0.04, "snli-*": 0.1}
+    assert D.group_weight("curriculum-negation", weights) == 0.5
+    assert D.group_weight("curriculum-lexical", weights) == 0.04
+    assert D.group_weight("snli-test", weights) == 0.1
+    assert D.group_weight("mnli-dev", weights) == 1.0
+
+
+def test_fit_premise_keeps_the_evidence_of_a_long_premise() -> None:
+    filler = [f"Sentence number {i} talks about weather and sports in town {i}." for i in range(40)]
+    evidence = "The committee approved the budget of 4 million euros on Tuesday."
+    premise = " ".join([*filler[:23], evidence, *filler[23:]])
+    hypothesis = "The budget was approved on Tuesday."
+    fitted = D.fit_premise(premise, hypothesis, max_words=60)
+    assert evidence in fitted and len(fitted.split()) <= 60
+    assert fitted.index(evidence) < len(fitted)  # in document order: the evidence's successor follows it
+    assert D.fit_premise("Short premise.", hypothesis, max_words=60) == "Short premise."
+
+
+def test_summary_rows_become_sentence_claims() -> None:
+    correct = {"premise": "P.", "hypothesis": "The mayor opened the new bridge on Monday. It cost two million euros.",
+               "label": "entailment", "origin": "fakesumm", "pair_id": "x", "error_family": "incorrect_quantities"}
+    wrong = {**correct, "label": "not_entailment",
+             "hypothesis": "The mayor opened the new bridge on Monday. It cost ninety billion dollars overall."}
+    out = D.summary_sentence_rows([correct, wrong], seed=0)
+    pos = [r["hypothesis"] for r in out if r["label"] == "entailment"]
+    neg = [r["hypothesis"] for r in out if r["label"] == "not_entailment"]
+    assert sorted(pos) == ["It cost two million euros.", "The mayor opened the new bridge on Monday."]
+    assert neg == ["It cost ninety billion dollars overall."]  # the sentence that carries the error, only
+
+
+def test_windowed_synthesis_puts_the_hypothesis_inside_short_premises() -> None:
+    cfg = D.MixConfig({}, {"doc_entail": 30, "context_pad": 10}, heldout_per_group=0, fraction=1.0, seed=2,
+                      doc_windows=True, pad_sentences=(1, 2, 3))
+    examples, _, counts = D.build_mix(_rows(), cfg)
+    copies = [ex for ex in examples if ex.kind == "syn-copy"]
+    assert copies and all(ex.hypothesis in ex.premise for ex in copies)
+    assert counts["syn-pad"] == 10
+
+
 def test_not_entailment_loss_uses_merged_probability() -> None:
     logits = torch.tensor([[2.0, 0.0, 0.0], [2.0, 0.0, 0.0]])
     labels = torch.tensor([D.NOT_ENTAILMENT, 0])

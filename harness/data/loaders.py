@@ -210,7 +210,7 @@ LABEL_VOCABULARY = (
     + "/".join(k for k, v in LABEL_WORDS.items() if v == 1.0) + " (= 1), "
     + "/".join(k for k, v in LABEL_WORDS.items() if v == 0.0) + " (= 0); null, \"\" or NaN = unlabelled"
 )
-"""What a label may be, as printed in error messages and the README."""
+"""What a label may be, as printed in error messages and docs/input-rules.md."""
 
 
 def parse_label(value: Any, where: str, column: str = "label") -> float | None:

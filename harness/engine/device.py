@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import platform
 from typing import Any
 
 import torch
@@ -16,8 +17,15 @@ import torch
 __all__ = [
     "BACKENDS",
     "DTYPE_NAMES",
+    "INT8_SCHEMES",
+    "ISA_FLAGS",
+    "bf16_emulated_warning",
+    "cpu_flags",
+    "cpu_has_int8_dot",
+    "cpu_summary",
     "cpu_supports_bf16",
     "dtype_name",
+    "int8_scheme",
     "is_oom_error",
     "maybe_compile",
     "resolve_backend",
@@ -54,14 +62,81 @@ def _cpu_flags() -> frozenset[str]:
     return frozenset()
 
 
+def cpu_flags() -> frozenset[str]:
+    """The CPU's ISA flags as Linux names them in /proc/cpuinfo (empty elsewhere). Every CPU decision below
+    reads them through this one function, so a test can stand in for another CPU by replacing it."""
+    return _cpu_flags()
+
+
+def _is_x86() -> bool:
+    return platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+
+
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_bf16",
+             "amx_int8")
+"""The flags that decide a backend here (bf16 or fp32, the int8 scheme), as recorded in run.json and printed by
+``harness bench``."""
+
+INT8_DOT_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+"""x86 instructions that add u8×s8 products straight into 32 bits (VNNI's VPDPBUSD, AMX-INT8)."""
+
+
 def cpu_supports_bf16() -> bool:
     """True when the CPU has native bf16 matmul (AVX512-BF16 or AMX); without it bf16 is emulated and
     slower than fp32, so ``auto`` must not pick it."""
-    flags = _cpu_flags()
+    flags = cpu_flags()
     if flags & {"avx512_bf16", "amx_bf16"}:
         return True
     # Non-Linux fallback: torch reports AVX512 / AMX capability but not the BF16 extension itself.
     return not flags and "AMX" in torch.backends.cpu.get_cpu_capability().upper()
+
+
+def cpu_has_int8_dot() -> bool:
+    """True where ONNX Runtime's u8×s8 int8 products add up exactly: x86 with VNNI or AMX-INT8, and other
+    architectures (ARM's dot-product instructions widen first). An x86 CPU without them (AVX2 or AVX-512 only)
+    multiplies with VPMADDUBSW, which adds each pair of u8×s8 products into a saturating 16-bit integer: with
+    full-range int8 weights the sums clip (ONNX Runtime's quantisation docs), which moved probabilities by 0.32
+    on an AVX2-only AMD EPYC (issue 23). An x86 CPU whose flags cannot be read counts as one without."""
+    if not _is_x86():
+        return True
+    return bool(cpu_flags() & INT8_DOT_FLAGS)
+
+
+INT8_SCHEMES = ("s8", "s8-reduce-range")
+"""Dynamic int8 schemes of the ONNX backend (activations u8 per batch; weights s8 per output channel):
+``s8`` uses the full weight range [-127, 127]; ``s8-reduce-range`` uses [-64, 64] (ONNX Runtime's
+``reduce_range=True``), so that a pair of u8×s8 products is at most 2·255·64 = 32640 and never clips a 16-bit
+sum. Measured against fp32 in docs/cpu.md (``scripts/int8_schemes.py``)."""
+
+
+def int8_scheme() -> str:
+    """The int8 scheme that keeps :data:`~harness.engine.onnx_backend.INT8_TOLERANCE` on this CPU: ``s8``
+    where int8 products add exactly (:func:`cpu_has_int8_dot`), else ``s8-reduce-range``."""
+    return "s8" if cpu_has_int8_dot() else "s8-reduce-range"
+
+
+def cpu_summary() -> dict[str, Any]:
+    """What decided this machine's backend, for run.json and ``harness bench``: the architecture, the ISA
+    flags of :data:`ISA_FLAGS` it has, torch's kernel level, and the decisions those flags make (native bf16,
+    exact int8 products, the int8 scheme)."""
+    flags = cpu_flags()
+    return {
+        "arch": platform.machine(),
+        "isa": [f for f in ISA_FLAGS if f in flags],
+        "torch_capability": torch.backends.cpu.get_cpu_capability(),
+        "bf16_native": cpu_supports_bf16(),
+        "int8_dot": cpu_has_int8_dot(),
+        "int8_scheme": int8_scheme(),
+    }
+
+
+def bf16_emulated_warning(dtype: str, device: torch.device | str) -> str | None:
+    """One line when bf16 is asked for by name on a CPU without native bf16 (``auto`` never picks it there):
+    PyTorch then emulates bf16 matmuls, which ran at 1.0 GFLOP/s against 172 in fp32 on an AVX2-only EPYC."""
+    if dtype.lower() != "bf16" or torch.device(device).type != "cpu" or cpu_supports_bf16():
+        return None
+    return ("bf16 asked for on a CPU without native bf16 (no avx512_bf16 or amx_bf16): PyTorch emulates it, tens of "
+            "times slower than fp32 here; runtime.dtype auto or fp32 gives fp32 scores much faster")
 
 
 def resolve_dtype(name: str, device: torch.device | str) -> torch.dtype:
@@ -98,7 +173,7 @@ def resolve_backend(backend: str, dtype: str, device: torch.device | str) -> tup
     """The pair classifiers' forward pass and the run's model dtype, decided together.
 
     ``auto`` takes the fastest option that gives the reference scores' quality on this machine (measured in
-    README "Speed"): PyTorch on GPUs, and on CPUs with native bf16 (bf16 matmul is ~2x fp32 there, which ONNX
+    docs/speed.md): PyTorch on GPUs, and on CPUs with native bf16 (bf16 matmul is ~2x fp32 there, which ONNX
     Runtime's CPU kernels cannot use); ONNX Runtime in fp32 on other CPUs, or when fp32 is asked for, since it
     gives PyTorch's fp32 scores to ~1e-6 with fused kernels. Without onnxruntime installed ``auto`` is PyTorch.
     ``onnx``/``onnx-int8`` run fp32 graphs on the CPU only: anything else is a ``ValueError``."""
@@ -147,7 +222,7 @@ def is_oom_error(exc: BaseException) -> bool:
 def maybe_compile(model: Any, enabled: bool) -> Any:
     """``torch.compile`` with dynamic shapes (batches vary in length). Used by ``harness bench``'s
     ``engine_compile``; not a run option, since it measured 0.96-1.2x eager for ~20 s of compiling per process
-    on the CPU of README "Speed" (and needs a C++ toolchain there)."""
+    on the CPU of docs/speed.md (and needs a C++ toolchain there)."""
     if not enabled:
         return model
     return torch.compile(model, dynamic=True)

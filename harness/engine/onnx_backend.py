@@ -10,7 +10,9 @@ PyTorch eager: PyTorch spends ~40 % of a forward in memory-bound ops (bias copie
 
 ``quantize="int8"`` adds ONNX Runtime's dynamic quantisation (int8 weights, activations quantised per batch):
 faster again, but probabilities move by up to a few 1e-2, so it is an opt-in with its own cache key and a stated
-tolerance (:data:`INT8_TOLERANCE`), never the default.
+tolerance (:data:`INT8_TOLERANCE`), never the default. The weight range depends on the CPU
+(:func:`harness.engine.device.int8_scheme`): full-range weights clip on x86 CPUs without VNNI, so those get
+ONNX Runtime's ``reduce_range`` weights, a scheme with its own graph file and cache key.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 import torch
 
+from harness.engine import device as _device
 from harness.engine.base import Output
 from harness.engine.hf_backend import PairClassifierBackend, PairEncoding
 
@@ -37,7 +40,8 @@ FP32_TOLERANCE = 1e-4
 INT8_TOLERANCE = 0.15
 """Max |Δ probability| accepted for dynamic int8 (per-channel int8 weights). Measured on the embedded model over
 FRANK grid pairs: max 0.093 (300 pairs; p99 0.063, median 0.002) and 0.13 (750 pairs); per-tensor weights: max
-0.24. Not for thresholds closer than that; see BENCHMARK.md."""
+0.24. The reduce-range weights of CPUs without VNNI: max 0.140 (750 pairs), 0.133 (168): inside, with a thin
+margin. Not for thresholds closer than that; see BENCHMARK.md and docs/cpu.md."""
 
 
 OPSET = 17
@@ -90,6 +94,7 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
         pad_multiple: int = 8,
         truncation: str = "longest_first",
         quantize: str | None = None,
+        int8_scheme: str | None = None,
         threads: int | None = None,
         export_dir: str | Path | None = None,
         export_cache: str | Path | None = None,
@@ -101,11 +106,15 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
             raise ValueError("the ONNX backend exports fp32 models only (use dtype fp32; int8 via quantize='int8')")
         if quantize not in (None, "int8"):
             raise ValueError(f"quantize must be None or 'int8', not {quantize!r}")
+        if int8_scheme is not None and int8_scheme not in _device.INT8_SCHEMES:
+            raise ValueError(f"int8_scheme must be one of {', '.join(_device.INT8_SCHEMES)}, not {int8_scheme!r}")
         super().__init__(model, tokenizer, max_length, cache_key, pad_multiple=pad_multiple, device="cpu",
                          truncation=truncation)
         self.quantize = quantize
+        self.int8_scheme = (int8_scheme or _device.int8_scheme()) if quantize == "int8" else None
+        """``s8`` or ``s8-reduce-range`` (chosen by the CPU unless given); None without int8."""
         weights_key = self._cache_key
-        self._cache_key += "|onnx" + (f"-{quantize}" if quantize else "")
+        self._cache_key += "|onnx" + (f"-{quantize}" if quantize else "") + self._scheme_suffix()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if export_cache is not None:
             path = self._graph(self._kept_export(Path(export_cache), weights_key))
@@ -130,6 +139,11 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
         self.graph_path = path
         """The ONNX file this backend runs (for reports and tests)."""
         self._input_names = {i.name for i in self.session.get_inputs()}
+
+    def _scheme_suffix(self) -> str:
+        """``""`` for the full-range scheme (the names it always had), ``-reduce-range`` for the other: graphs and
+        cached outputs of the two schemes never mix."""
+        return "" if self.int8_scheme in (None, "s8") else "-reduce-range"
 
     def _graph(self, folder: Path, export: bool = False) -> Path:
         """The graph to run from ``folder`` (exported there first if asked): fp32, or its int8 version."""
@@ -161,9 +175,9 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
         return folder
 
     def _quantized(self, path: Path, reuse: bool) -> Path:
-        """Dynamic int8 (per-channel weights) beside ``path``; with ``reuse``, one already there is taken (a
-        kept export's), else it is written afresh from the graph just exported."""
-        qpath = path.with_name("model.int8.onnx")
+        """Dynamic int8 (per-channel weights, in this backend's scheme) beside ``path``; with ``reuse``, one
+        already there is taken (a kept export's), else it is written afresh from the graph just exported."""
+        qpath = path.with_name(f"model.int8{self._scheme_suffix()}.onnx")
         if reuse and qpath.is_file():
             return qpath
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -174,7 +188,8 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
         level = root.level
         root.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint on the root logger every call
         try:
-            quantize_dynamic(str(path), tmp, weight_type=QuantType.QInt8, per_channel=True)
+            quantize_dynamic(str(path), tmp, weight_type=QuantType.QInt8, per_channel=True,
+                             reduce_range=self.int8_scheme == "s8-reduce-range")
             os.replace(tmp, qpath)
         finally:
             root.setLevel(level)

@@ -169,7 +169,8 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
                 scorers=[ScorerInfo.model_validate({k: v for k, v in s.items()
                                                     if k not in ("languages", "cross_lingual")})
                          for s in merged["scorers"]],
-                device=merged["device"], dtype=merged["dtype"], timings={k: round(v, 3) for k, v in timings.items()},
+                device=merged["device"], dtype=merged["dtype"], cpu=merged["cpu"],
+                timings={k: round(v, 3) for k, v in timings.items()},
                 counts=merged["counts"], engine=merged["engine"], coverage=merged["coverage"],
                 languages=merged["languages"], routes=merged["routes"], warnings=merged["warnings"],
                 reasons=merged["reasons"],

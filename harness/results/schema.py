@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "RESULTS_VERSION",
     "ClaimRow",
+    "CpuInfo",
     "DatasetInfo",
     "EvidenceRow",
     "GitInfo",
@@ -114,6 +115,25 @@ class ModelInfo(_Row):
     models outside the pair-classifier path and for runs recorded before this field existed."""
 
 
+class CpuInfo(_Row):
+    """The CPU a run's models ran on, as far as it decided the backend (``harness.engine.device.cpu_summary``)."""
+
+    arch: str
+    """``platform.machine()``: x86_64, aarch64, arm64, ..."""
+    isa: list[str] = Field(default_factory=list)
+    """The deciding ISA flags the CPU has (avx2, avx512f, avx512_vnni, avx_vnni, avx512_bf16, amx_*), from
+    /proc/cpuinfo; empty where they cannot be read (not Linux)."""
+    torch_capability: str = ""
+    """PyTorch's CPU kernel level (``torch.backends.cpu.get_cpu_capability()``: AVX2, AVX512, ...)."""
+    bf16_native: bool
+    """Native bf16 matmul (AVX512-BF16 or AMX): ``runtime.dtype: auto`` takes bf16 only where this is true."""
+    int8_dot: bool
+    """Exact int8 dot products (VNNI, AMX-INT8, or not x86): decides the int8 scheme."""
+    int8_scheme: str
+    """The scheme ``runtime.backend: onnx-int8`` uses here: ``s8`` (full-range weights) or ``s8-reduce-range``
+    (weights in [-64, 64], so that x86 CPUs without VNNI do not clip)."""
+
+
 class ScorerInfo(_Row):
     name: str
     type: str
@@ -151,6 +171,9 @@ class RunRecord(_Row):
     scorers: list[ScorerInfo]
     device: str
     dtype: str
+    cpu: CpuInfo | None = None
+    """The CPU features that decided the backend and dtype (of the process that scored the first block); None
+    for runs recorded before this field existed."""
     timings: dict[str, float] = Field(default_factory=dict)
     """Seconds per stage: load, segment, score, aggregate, total."""
     counts: dict[str, int] = Field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""Answer candidates of a claim — the spans the QA scorer asks questions about.
+"""Answer candidates of a claim — the spans the QA scorer asks questions about — and how two answers compare.
 
 QAGS/QAFactEval ask about a summary's named entities and noun phrases; we take named entities,
 numbers, dates and noun phrases. Two extractors:
@@ -14,6 +14,11 @@ numbers, dates and noun phrases. Two extractors:
 ``auto`` uses spaCy when the pipeline loads and the rules otherwise. Overlapping candidates are
 resolved by priority (date > number > entity > noun phrase, then longer first), repeated texts are
 dropped, and the cap keeps the higher-priority kinds first; the result is in text order.
+
+Comparing answers: :func:`token_f1` is SQuAD's token F1; :func:`answer_f1` is the same F1 over
+:func:`answer_tokens`, where numbers and dates are written one way first ("1,000" = "1000", "two" = "2",
+"$40 million" = "40 million dollars", "March 3, 2020" = "3 March 2020"), so a reformatted value matches and
+a changed one ("40 million" vs "50 million") no longer half-matches on "million".
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ __all__ = [
     "AnswerCandidate",
     "ExtractorUnavailableError",
     "active_extractor",
+    "answer_f1",
+    "answer_tokens",
     "extract_answers",
     "extract_answers_many",
     "load_spacy",
@@ -178,8 +185,10 @@ def _spacy_candidates(doc: Any) -> list[AnswerCandidate]:
         # keep chunks with a content word; drop leading determiners/pronouns ("the two leaders" -> "two leaders")
         if not any(t.pos_ in ("NOUN", "PROPN", "NUM") and not t.is_stop for t in chunk):
             continue
-        first = next(i for i, t in enumerate(chunk)
-                     if not (t.is_stop or t.is_punct or t.is_space or t.pos_ in ("DET", "PRON")))
+        first = next((i for i, t in enumerate(chunk)
+                      if not (t.is_stop or t.is_punct or t.is_space or t.pos_ in ("DET", "PRON"))), None)
+        if first is None:  # the content word is itself punctuation-like ("%" tagged NOUN)
+            continue
         span = chunk[first:]
         _add(out, text, span.start_char, span.end_char, "noun_phrase")
     return out
@@ -259,6 +268,139 @@ def normalize_answer(text: str) -> str:
 def token_f1(prediction: str, reference: str) -> float:
     """Token-level F1 of two answers after :func:`normalize_answer` (1.0 when both normalise to empty)."""
     p, r = normalize_answer(prediction).split(), normalize_answer(reference).split()
+    if not p or not r:
+        return float(p == r)
+    common = sum((Counter(p) & Counter(r)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+# ---------------------------------------------------------------------------------------------- values
+
+_MONTH_NUMBER = {m: i for i, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")), start=1) for m in names}
+_MONTH_NAME = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+               r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_DAY = r"(?P<{0}>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<{0}>(?:1[0-9]|20)\d{{2}})"
+_DATE_VALUE_RES = [  # most specific first; months must be capitalised (or the whole answer), "may" is a verb
+    re.compile(rf"\b{_DAY.format('d')}\s+(?:of\s+)?(?P<m>{_MONTH_NAME})\.?(?:,?\s+{_YEAR.format('y')})?\b"),
+    re.compile(rf"\b(?P<m>{_MONTH_NAME})\.?\s+{_DAY.format('d')}(?:,?\s+{_YEAR.format('y')})?\b"),
+    re.compile(rf"\b(?P<m>{_MONTH_NAME})\.?(?:,?\s+{_YEAR.format('y')})?\b"),
+    re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b"),
+]
+_UNITS = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000,
+          "trillion": 1_000_000_000_000, "k": 1_000, "m": 1_000_000, "bn": 1_000_000_000}
+_SMALL = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split())}
+_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split())
+         if w != "_"}
+_ORDINALS = {w: i for i, w in enumerate(
+    "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())}
+_CURRENCY = {"$": "dollars", "us$": "dollars", "usd": "dollars", "dollar": "dollars", "€": "euros",
+             "eur": "euros", "euro": "euros", "£": "pounds", "gbp": "pounds", "pound": "pounds"}
+_PERCENT = {"%", "percent", "pct"}
+_VALUE_TOKEN = re.compile(
+    r"(?:month|day)\d+"  # date tokens made by _date_tokens
+    r"|\d{4}s\b"  # decades
+    r"|(?:us)?[$€£%]"
+    r"|\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:st|nd|rd|th)?"  # 1,000.5 / 3.5 / 3rd
+    r"|[^\W\d_]+(?:'[^\W\d_]+)*"  # words
+    r"|\d+[^\W\d_]*",  # 5m, 10am
+    re.UNICODE | re.IGNORECASE)
+
+
+def _date_tokens(m: re.Match[str]) -> str:
+    parts = m.groupdict()
+    month = parts.get("m")
+    out = []
+    if month:
+        month_no = int(month) if month.isdigit() else _MONTH_NUMBER.get(month.lower().rstrip("."), 0)
+        out.append(f"month{month_no}")
+    if parts.get("d"):
+        out.append(f"day{int(parts['d'])}")
+    if parts.get("y"):
+        out.append(str(int(parts["y"])))
+    return f" {' '.join(out)} "
+
+
+def _number(words: list[str], i: int) -> tuple[float | None, int]:
+    """The number spelled from ``words[i]`` on ("twenty five", "3.5", "1,200") and how many words it used."""
+    w = words[i]
+    if re.fullmatch(r"\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?", w):
+        return float(w.replace(",", "")), 1
+    total, current, used = 0.0, 0.0, 0
+    while i + used < len(words):
+        x = words[i + used]
+        if x in _SMALL:
+            current += _SMALL[x]
+        elif x in _TENS:
+            current += _TENS[x]
+        elif x == "hundred" and used:
+            current = max(current, 1) * 100
+        elif x in ("thousand", "million", "billion", "trillion") and used:
+            total += max(current, 1) * _UNITS[x]
+            current = 0
+        elif x == "and" and used and i + used + 1 < len(words) and words[i + used + 1] in {**_SMALL, **_TENS}:
+            pass
+        else:
+            break
+        used += 1
+    return (total + current, used) if used else (None, 0)
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:.6g}"
+
+
+def answer_tokens(text: str) -> list[str]:
+    """SQuAD-normalised tokens with values written one way: numbers as digits with their scale applied
+    (``"1.5 million"`` -> ``1500000``), number and ordinal words as digits, dates as ``monthM dayD YYYY``,
+    currencies and percent signs as words (``dollars``, ``percent``); articles dropped."""
+    for rx in _DATE_VALUE_RES:
+        text = rx.sub(_date_tokens, text)
+    words = [w for w in (t.lower() for t in _VALUE_TOKEN.findall(text.replace("’", "'")))
+             if w not in ("a", "an", "the")]
+    words = [w[:-2] if w.endswith("'s") else w for w in words]
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in _CURRENCY or w.rstrip("s") in _CURRENCY:
+            out.append(_CURRENCY.get(w, _CURRENCY.get(w.rstrip("s"), w)))
+            i += 1
+            continue
+        if w in _PERCENT or (w == "per" and i + 1 < len(words) and words[i + 1] == "cent"):
+            out.append("percent")
+            i += 2 if w == "per" else 1
+            continue
+        ordinal = re.fullmatch(r"(\d+)(?:st|nd|rd|th)", w)
+        if ordinal or w in _ORDINALS:
+            out.append(f"ordinal{int(ordinal.group(1)) if ordinal else _ORDINALS[w]}")
+            i += 1
+            continue
+        value, used = _number(words, i)
+        if value is None:
+            out.append(w)
+            i += 1
+            continue
+        i += used
+        if i < len(words) and words[i] in _UNITS and (words[i] not in ("k", "m", "bn") or used == 1):
+            value *= _UNITS[words[i]]
+            i += 1
+        out.append(_fmt(value))
+    return out
+
+
+def answer_f1(prediction: str, reference: str) -> float:
+    """Token F1 over :func:`answer_tokens` (1.0 when both are empty): :func:`token_f1` that sees that
+    ``"two"`` and ``"2"``, or ``"March 3, 2020"`` and ``"3 March 2020"``, are the same value."""
+    p, r = answer_tokens(prediction), answer_tokens(reference)
     if not p or not r:
         return float(p == r)
     common = sum((Counter(p) & Counter(r)).values())

@@ -231,12 +231,12 @@ class NLIScorer:
                     continue
                 if index is None:
                     chosen = list(range(len(sp.premises)))
-                elif (sp.pair.id, ci) in semantic:
-                    by_cos = semantic[(sp.pair.id, ci)]
-                    chosen = by_cos if selection == "encoder" else sorted({*index.closest(claim.text, k), *by_cos})
-                else:  # paraphrased claims (premise_widen_below) meet every unit, up to the cap
+                else:  # paraphrased claims (premise_widen_below) meet more units: widen_to, else all up to the cap
                     chosen = index.closest(claim.text, k, widen_below=widen if k == self.cfg.premise_top_k else None,
-                                           widen_to=cap)
+                                           widen_to=self.cfg.premise_widen_to or cap)
+                    by_cos = semantic.get((sp.pair.id, ci))
+                    if by_cos is not None:
+                        chosen = by_cos if selection == "encoder" else sorted({*chosen, *by_cos})
                 spans.append((sp, ci, len(inputs), chosen))
                 inputs.extend((sp.premises[i].text, claim.text) for i in chosen)
         raw = engine.run(self.backend, inputs, desc=f"{self.name} premise-claim pairs")

@@ -4,13 +4,18 @@ For every checkable claim:
 
 1. **Answer candidates** — named entities, numbers, dates and noun phrases of the claim
    (:mod:`harness.scorers.answers`; spaCy or the model-free rules), at most ``max_questions_per_claim``.
-2. **Question generation** — one question per candidate from a seq2seq model, the candidate highlighted
-   in the claim (``qg_format``, default ``"generate question: {highlighted}"`` with ``<hl>`` marks).
+2. **Questions** — one per candidate. Offline (``questions: cloze``, the default when no generator is
+   configured): the claim with the candidate replaced by ``[MASK]``
+   (:func:`harness.models.embedded_qa.cloze_question`, the format the shipped ``embedded-qa`` model was
+   trained on); no model runs. With a generator (``questions: generated``): a seq2seq model writes the
+   question, the candidate highlighted in the claim (``qg_format``, default
+   ``"generate question: {highlighted}"`` with ``<hl>`` marks).
 3. **Question answering** — each question is answered on the *source* (cut into overlapping token
    windows so that long sources are read in full; best span over all windows) and on the *claim*.
 4. **Comparison** — per question ``score = F1(source answer, claim answer) x (1 - P(no answer on the
-   source))``: SQuAD token F1 after normalisation (QAGS) weighted by answerability (QAFactEval). When the
-   claim-side QA finds no span, the candidate itself is the reference answer.
+   source))``: token F1 after normalisation (QAGS; with ``answer_matching: values`` numbers and dates are
+   written one way first, so "1,000" matches "1000" and "March 3, 2020" matches "3 March 2020") weighted by
+   answerability (QAFactEval). When the claim-side QA finds no span, the candidate itself is the reference.
 
 The claim score is the mean over its questions; ``supported`` at or above ``supported_threshold``, else
 ``unsupported`` with reason ``unanswerable`` (the source mostly cannot answer: mean P(no answer) >= 0.5)
@@ -23,9 +28,9 @@ answer span of the question that decided the label (the best question of a suppo
 the worst of an unsupported one); ``detail.questions`` keeps every question with both answers, offsets
 and scores.
 
-All model work is three ``engine.run`` calls per scoring call — question generation over every
-(claim, candidate) of the run, QA over every (question, source window), QA over every (question,
-claim) — so batching, deduplication and caching are the engine's.
+All model work is three ``engine.run`` calls per scoring call (two with cloze questions) — question
+generation over every (claim, candidate) of the run, QA over every (question, source window), QA over every
+(question, claim) — so batching, deduplication and caching are the engine's.
 """
 
 from __future__ import annotations
@@ -36,14 +41,16 @@ from typing import Any
 
 from harness.config import QAScorerConfig
 from harness.engine import Engine
+from harness.models.embedded_qa import cloze_question
 from harness.models.qa_backends import ExtractiveQABackend, QuestionGenerationBackend
 from harness.models.span_decoding import SpanAnswer, WindowResult, best_across_windows
 from harness.results.schema import ModelInfo
-from harness.scorers.answers import AnswerCandidate, active_extractor, extract_answers_many, token_f1
+from harness.scorers.answers import AnswerCandidate, active_extractor, answer_f1, extract_answers_many, token_f1
 from harness.scorers.base import ClaimKey, ScorerContext, scorer
 from harness.types import ClaimScore, Evidence, Segment, SegmentedPair
 
-__all__ = ["QAScorer", "QuestionResult", "build_qa_scorer", "claim_verdict", "highlight", "qg_prompt"]
+__all__ = ["QAScorer", "QuestionResult", "answer_questions", "build_qa_scorer", "claim_verdict", "highlight",
+           "qg_prompt"]
 
 
 def highlight(text: str, start: int, end: int, token: str = "<hl>") -> str:
@@ -82,12 +89,13 @@ def _round(x: float) -> float:
 def compare(cand: AnswerCandidate, question: str, src: SpanAnswer, src_text: str, clm: SpanAnswer,
             claim_text: str, cfg: QAScorerConfig) -> QuestionResult:
     """Score one question: F1 of the source answer against the claim answer (or the candidate)."""
+    match = answer_f1 if cfg.answer_matching == "values" else token_f1
     claim_ans = claim_text[clm.start:clm.end] if clm.has_span else ""
     reference = claim_ans if claim_ans.strip() else cand.text
     src_ans = src_text[src.start:src.end] if src.has_span else ""
-    f1 = token_f1(src_ans, reference) if src_ans.strip() else 0.0
+    f1 = match(src_ans, reference) if src_ans.strip() else 0.0
     p_na = src.p_no_answer if cfg.answerability else 0.0
-    consistency = token_f1(claim_ans, cand.text) if claim_ans.strip() else 0.0
+    consistency = match(claim_ans, cand.text) if claim_ans.strip() else 0.0
     kept = consistency >= cfg.min_question_consistency
     return QuestionResult(cand, question, src, clm, f1, p_na, consistency, f1 * (1.0 - p_na), kept)
 
@@ -111,12 +119,37 @@ def _premise_at(premises: Sequence[Segment], pos: int) -> int | None:
     return None
 
 
+def answer_questions(engine: Engine, qa: ExtractiveQABackend, questions: Sequence[str], contexts: Sequence[str],
+                     doc_stride: int, desc: str = "answer questions") -> list[SpanAnswer]:
+    """Answer ``questions[i]`` on ``contexts[i]``: one engine item per (question, window), best span over the
+    windows. Shared with training (held-out EM/F1 are measured exactly as the scorer reads sources)."""
+    windows: dict[str, list[tuple[int, int]]] = {}
+    items: list[tuple[str, str]] = []
+    spans: list[tuple[int, int]] = []  # per question: [first item, end item)
+    for q, ctx in zip(questions, contexts, strict=True):
+        wins = windows.get(ctx)
+        if wins is None:
+            wins = windows[ctx] = qa.windows(ctx, doc_stride)
+        first = len(items)
+        items.extend((q, ctx[a:b]) for a, b in wins)
+        spans.append((first, len(items)))
+    outputs = engine.run(qa, items, desc=desc) if items else []
+    answers: list[SpanAnswer] = []
+    for (first, end), ctx in zip(spans, contexts, strict=True):
+        wins = windows[ctx]
+        results = [(wins[k - first][0], WindowResult.from_json(outputs[k])) for k in range(first, end)]
+        answers.append(best_across_windows(results))
+    return answers
+
+
 class QAScorer:
-    """See the module docstring. Build with :func:`build_qa_scorer` (loads both models by config)."""
+    """See the module docstring. Build with :func:`build_qa_scorer` (loads the models by config).
+
+    ``qg`` None = cloze questions (no generator); given = generated questions."""
 
     type = "qa"
 
-    def __init__(self, cfg: QAScorerConfig, qg: QuestionGenerationBackend, qa: ExtractiveQABackend,
+    def __init__(self, cfg: QAScorerConfig, qg: QuestionGenerationBackend | None, qa: ExtractiveQABackend,
                  infos: Sequence[ModelInfo] = ()) -> None:
         self.cfg = cfg
         self.name = cfg.name or "qa"
@@ -124,31 +157,40 @@ class QAScorer:
         self.qa = qa
         self.infos = list(infos)
 
+    @property
+    def questions(self) -> str:
+        """``cloze`` or ``generated``: how this scorer asks."""
+        return "cloze" if self.qg is None else "generated"
+
     @classmethod
     def from_config(cls, cfg: QAScorerConfig, ctx: ScorerContext) -> QAScorer:
         from harness.models.loading import load_model
 
         m = cfg.models
-        qg_dtype = ctx.dtype if m.question_generation_dtype == "auto" else m.question_generation_dtype
         qa_dtype = ctx.dtype if m.question_answering_dtype == "auto" else m.question_answering_dtype
-        qg_loaded = load_model(m.question_generation, "seq2seq", dtype=qg_dtype, device=ctx.device)
-        qa_loaded = load_model(m.question_answering, "question_answering", dtype=qa_dtype, device=ctx.device)
 
         def key(info: ModelInfo, dtype: str) -> str:
             return f"{info.id}@{info.revision}|sha={info.weight_sha256}|dtype={dtype}"
 
-        qg = QuestionGenerationBackend(
-            qg_loaded.model, qg_loaded.tokenizer, model_key=key(qg_loaded.info, qg_dtype),
-            max_length=m.question_generation.max_length, max_new_tokens=cfg.generation_max_new_tokens,
-            num_beams=cfg.num_beams, device=ctx.device,
-        )
+        infos: list[ModelInfo] = []
+        qg: QuestionGenerationBackend | None = None
+        if cfg.question_source == "generated":
+            assert m.question_generation is not None  # the config validator guarantees it
+            qg_dtype = ctx.dtype if m.question_generation_dtype == "auto" else m.question_generation_dtype
+            qg_loaded = load_model(m.question_generation, "seq2seq", dtype=qg_dtype, device=ctx.device)
+            qg = QuestionGenerationBackend(
+                qg_loaded.model, qg_loaded.tokenizer, model_key=key(qg_loaded.info, qg_dtype),
+                max_length=m.question_generation.max_length, max_new_tokens=cfg.generation_max_new_tokens,
+                num_beams=cfg.num_beams, device=ctx.device,
+            )
+            infos.append(qg_loaded.info.model_copy(update={"role": "question_generation"}))
+        qa_loaded = load_model(m.question_answering, "question_answering", dtype=qa_dtype, device=ctx.device)
         qa = ExtractiveQABackend(
             qa_loaded.model, qa_loaded.tokenizer, model_key=key(qa_loaded.info, qa_dtype),
             max_length=m.question_answering.max_length, max_answer_tokens=cfg.max_answer_tokens,
             max_question_tokens=cfg.max_question_tokens, device=ctx.device,
         )
-        infos = [qg_loaded.info.model_copy(update={"role": "question_generation"}),
-                 qa_loaded.info.model_copy(update={"role": "question_answering", "labels": {}})]
+        infos.append(qa_loaded.info.model_copy(update={"role": "question_answering", "labels": {}}))
         return cls(cfg, qg, qa, infos)
 
     def languages(self) -> frozenset[str] | None:
@@ -162,24 +204,7 @@ class QAScorer:
 
     def _answer_all(self, engine: Engine, questions: Sequence[str], contexts: Sequence[str],
                     desc: str) -> list[SpanAnswer]:
-        """Answer ``questions[i]`` on ``contexts[i]``: one engine item per (question, window)."""
-        windows: dict[str, list[tuple[int, int]]] = {}
-        items: list[tuple[str, str]] = []
-        spans: list[tuple[int, int]] = []  # per question: [first item, end item)
-        for q, ctx in zip(questions, contexts, strict=True):
-            wins = windows.get(ctx)
-            if wins is None:
-                wins = windows[ctx] = self.qa.windows(ctx, self.cfg.doc_stride)
-            first = len(items)
-            items.extend((q, ctx[a:b]) for a, b in wins)
-            spans.append((first, len(items)))
-        outputs = engine.run(self.qa, items, desc=desc) if items else []
-        answers: list[SpanAnswer] = []
-        for (first, end), ctx in zip(spans, contexts, strict=True):
-            wins = windows[ctx]
-            results = [(wins[k - first][0], WindowResult.from_json(outputs[k])) for k in range(first, end)]
-            answers.append(best_across_windows(results))
-        return answers
+        return answer_questions(engine, self.qa, questions, contexts, self.cfg.doc_stride, desc)
 
     def score(self, pairs: Sequence[SegmentedPair], engine: Engine) -> dict[ClaimKey, ClaimScore]:
         cfg = self.cfg
@@ -189,9 +214,14 @@ class QAScorer:
                                      cfg.max_questions_per_claim)
         extractor = active_extractor(cfg.answer_extractor)
         slots = [(k, cand) for k, cs in enumerate(cands) for cand in cs]  # (claim position, candidate)
-        prompts = [(qg_prompt(cfg.qg_format, claims[k][1].text, cand, cfg.highlight_token),) for k, cand in slots]
-        generated = engine.run(self.qg, prompts, desc=f"{self.name}: generate {len(prompts)} questions") \
-            if prompts else []
+        generated: list[Any]
+        if self.qg is None:
+            generated = [cloze_question(claims[k][1].text, cand.start, cand.end) for k, cand in slots]
+        else:
+            prompts = [(qg_prompt(cfg.qg_format, claims[k][1].text, cand, cfg.highlight_token),)
+                       for k, cand in slots]
+            generated = engine.run(self.qg, prompts, desc=f"{self.name}: generate {len(prompts)} questions") \
+                if prompts else []
         asked = [i for i, q in enumerate(generated) if str(q).strip()]
         qs = [str(generated[i]).strip() for i in asked]
         src_ctx = [claims[slots[i][0]][0].pair.source for i in asked]
@@ -208,7 +238,8 @@ class QAScorer:
 
         for k, (sp, claim) in enumerate(claims):
             results = per_claim.get(k, [])
-            detail: dict[str, Any] = {"extractor": extractor,
+            detail: dict[str, Any] = {"extractor": extractor, "questions_from": self.questions,
+                                      "answer_matching": cfg.answer_matching,
                                       "questions": [self._question_detail(r, sp, claim) for r in results]}
             base: dict[str, Any] = {"pair_id": sp.pair.id, "scorer": self.name, "claim_index": claim.index,
                                     "text": claim.text, "start": claim.start, "end": claim.end}

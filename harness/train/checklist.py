@@ -233,7 +233,7 @@ def evaluate(cases: Sequence[Case], scores: Sequence[float]) -> list[PhenomenonR
     results = []
     for name, rows in per.items():
         gap_kind = rows[0][0].edited is not None
-        passed, failures = 0, []
+        passed, failures = 0, list[dict[str, Any]]()
         for c, s, e in rows:
             ok = (s - e >= MIN_GAP) if gap_kind and e is not None else s >= (c.min_score or MIN_ENTAIL)
             passed += ok
@@ -259,7 +259,7 @@ def run_checklist(n: int = 40, seed: int = 0, model: dict[str, Any] | None = Non
     cases = make_cases(n, seed)
     items = [(c.source, c.claim) for c in cases]
     # edits after all originals, in case order: evaluate() reads them back the same way
-    items += [(c.source, c.edited) for c in _edit_order(cases)]
+    items += [(c.source, c.edited or c.claim) for c in _edit_order(cases)]  # _edit_order: edited is set
     return evaluate(cases, score_claims(items, model=model, threads=threads, scorer=scorer))
 
 

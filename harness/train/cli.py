@@ -9,7 +9,8 @@ from harness.train.trainer import run_training
 
 
 def _kind(path: str) -> str | None:
-    """Which trainer a config is for: ``kind: crosslingual_head``, else the embedded cross-encoder."""
+    """Which trainer a config is for: ``kind: crosslingual_head``, ``kind: qa`` (the embedded extractive QA
+    model, harness/train/qa.py), else the embedded cross-encoder."""
     import yaml
 
     try:
@@ -34,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         from harness.train.crosslingual import train_head
 
         print(train_head(args.config))
+        return 0
+    if _kind(args.config) == "qa":
+        from harness.train.qa import run_qa_training
+
+        print(run_qa_training(args.config, resume=not args.no_resume, export_only=args.export_only,
+                              stop_after=args.stop_after))
         return 0
     path = run_training(args.config, resume=not args.no_resume, export_only=args.export_only,
                         stop_after=args.stop_after)

@@ -273,9 +273,21 @@ def save_checkpoint(path: Path, model: torch.nn.Module, opt: Any, sched: Any, st
     os.replace(tmp, path)
 
 
+def _without_max_steps(fingerprint: str) -> str:
+    """A fingerprint with ``train.max_steps`` dropped (checkpoints written before it was left out carry it)."""
+    try:
+        dump = json.loads(fingerprint)
+    except json.JSONDecodeError:
+        return fingerprint
+    for holder in (dump, dump.get("config", {})):  # the NLI trainer's shape and the QA trainer's
+        if isinstance(holder, dict) and isinstance(holder.get("train"), dict):
+            holder["train"].pop("max_steps", None)
+    return json.dumps(dump, sort_keys=True)
+
+
 def load_checkpoint(path: Path, model: torch.nn.Module, opt: Any, sched: Any, fingerprint: str) -> tuple[int, float]:
     state = torch.load(path, map_location="cpu", weights_only=False)
-    if state["fingerprint"] != fingerprint:
+    if _without_max_steps(state["fingerprint"]) != _without_max_steps(fingerprint):
         raise RuntimeError(f"checkpoint {path} was made with a different config; delete it or use --no-resume")
     missing = set(trainable_state(model)) - set(state["model"])
     if missing:
@@ -365,8 +377,11 @@ def write_reference_logits(export_dir: Path) -> Path:
 # -------------------------------------------------------------------------------------------- main
 def config_fingerprint(cfg: Config) -> str:
     """What determines the trained weights: the config minus logging, threads and output paths, with
-    ``init_from`` replaced by the sha256 of the adapter it names (a checkpoint resumes only under the same)."""
-    dump = cfg.model_dump(exclude={"train": {"checkpoint_every", "log_every", "threads"}, "output": True})
+    ``init_from`` replaced by the sha256 of the adapter it names (a checkpoint resumes only under the same).
+    ``max_steps`` is left out so that a run can be shortened or lengthened on resume when the CPU budget
+    changes: the learning-rate schedule then spans the new total from the step reached."""
+    dump = cfg.model_dump(exclude={"train": {"checkpoint_every", "log_every", "threads", "max_steps"},
+                                   "output": True})
     if cfg.model.init_from:
         dump["model"]["init_from"] = embedded.sha256_file(resolve(cfg.model.init_from) / embedded.ADAPTER_FILE)
     return json.dumps(dump, sort_keys=True)
