@@ -49,6 +49,7 @@ def check_valid(text: str, cands: list[AnswerCandidate], limit: int | None = Non
         assert len(cands) <= limit
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["rules", "spacy"])
 def test_seed_sentence_candidates(method: str) -> None:
     if method == "spacy":

@@ -373,6 +373,7 @@ def test_csv_with_bom_crlf_and_a_quoted_newline(tmp_path: Path) -> None:
     assert pairs[0].source == "The cat sat.\r\nIt was sunny." and pairs[1].rewrite == "A dog\nran."
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["jsonl", "csv"])
 def test_a_one_megabyte_line_loads(tmp_path: Path, kind: str) -> None:
     if kind == "jsonl":
@@ -429,6 +430,7 @@ def test_trust_remote_code_is_never_passed_as_true(tmp_path: Path, tiny_nli_dir:
     assert seen == [False, False]
 
 
+@pytest.mark.slow
 def test_interrupt_exits_130_writes_no_run_and_keeps_the_cache_consistent(
     tmp_path: Path, tiny_nli_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -560,9 +562,10 @@ def test_unreadable_run_json_is_named_and_other_runs_still_listed(tmp_path: Path
     broken, _good = sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
     (broken / "run.json").write_bytes(b"\xff\xfe\x00garbage")
     capsys.readouterr()
-    assert main(["history", "--results", str(out)]) == 0
-    listed = capsys.readouterr().out
-    assert "2 run(s)" in listed and "not UTF-8" in listed  # the broken run is named, the good one still listed
+    assert main(["history", "--results", str(out), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2  # the good run is still listed; the broken one is named with what is wrong
+    assert sum("not UTF-8" in (r.get("error") or "") for r in rows) == 1
     assert main(["report", str(broken)]) == 2
     err = capsys.readouterr().err
     assert "run.json" in err and "not UTF-8" in err

@@ -57,14 +57,14 @@ def test_compare_refuses_runs_on_different_inputs(two_runs, capsys) -> None:
     with pytest.raises(DataMismatchError, match="content hash"):
         compare_runs(load_run(two_runs / "run-good"), load_run(two_runs / "run-other"))
     rc = main(["run-good", "run-other", "--results", str(two_runs)])
-    err = capsys.readouterr().out.strip()
+    err = capsys.readouterr().err.strip()  # errors go to stderr
     assert rc == 2
     assert len(err.splitlines()) == 1 and "cannot compare" in err and "'frank'" in err
 
 
 def test_compare_bad_run_id_is_exit_2(two_runs, capsys) -> None:
     assert main(["run-good", "run-gone", "--results", str(two_runs)]) == 2
-    assert "run-gone" in capsys.readouterr().out
+    assert "run-gone" in capsys.readouterr().err
 
 
 def test_leaderboard_ranks_scorers_by_dataset_with_cis(two_runs, tmp_path, capsys, monkeypatch) -> None:

@@ -42,6 +42,7 @@ def encoder():  # type: ignore[no-untyped-def]
     return multilingual_encoder()
 
 
+@pytest.mark.slow
 def test_encoder_runs_through_the_engine_with_dedup_and_cache(encoder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     texts = [FAITHFUL, "Er trifft am Montag in Tokio seinen japanischen Amtskollegen Shinzo Abe.", FAITHFUL,
              EDITS["other_doc"]]
@@ -151,6 +152,7 @@ def _read(out: Path) -> tuple[RunRecord, list[ClaimRow]]:
     return rec, rows
 
 
+@pytest.mark.slow
 def test_routing_sends_cross_lingual_pairs_to_the_crosslingual_judge(tmp_path: Path, tiny_nli_dir: Path) -> None:
     cfg = _config(tmp_path, tiny_nli_dir)
     out = tmp_path / "routed"
@@ -190,6 +192,7 @@ def test_cross_lingual_quotes_are_matched_by_the_encoder(encoder) -> None:  # ty
     assert "zusammenarbeiten" in (real.counterpart or "")
 
 
+@pytest.mark.slow
 def test_long_sources_embed_a_bounded_number_of_passages() -> None:
     filler = " ".join(f"Der Bericht Nummer {i} behandelt das Wetter im Bezirk {i % 97}." for i in range(3000))
     source = f"{SOURCE_DE} {filler}"

@@ -63,6 +63,7 @@ def test_wrong_task_or_wrong_delta_is_refused() -> None:
         EQ.load_embedded_qa(directory=EMBEDDED_DIR)
 
 
+@pytest.mark.slow
 def test_exported_delta_loads_onto_the_pinned_base(tmp_path: Path) -> None:
     """LoRA model -> exported delta -> loader (base + merged delta) gives the same span logits."""
     from harness.train import qa as TQ

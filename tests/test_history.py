@@ -54,4 +54,4 @@ def test_index_survives_deletion_corruption_and_tracks_folders(tmp_path) -> None
 
 def test_history_on_missing_folder_is_exit_2(tmp_path, capsys) -> None:
     assert history_main(["--results", str(tmp_path / "nope")]) == 2
-    assert "no such results folder" in capsys.readouterr().out
+    assert "no such results folder" in capsys.readouterr().err

@@ -51,23 +51,33 @@ def test_mixed_text_dominant_language_and_note() -> None:
 @pytest.mark.parametrize(
     ("text", "lang"),
     [
-        ("Ulkoministeri tapasi maanantaina kollegansa Helsingissä ja keskusteli kauppasopimuksesta.", "fi"),
-        ("Dışişleri bakanı pazartesi günü meslektaşıyla Ankara'da bir araya gelerek ticaret anlaşmasını görüştü.",
-         "tr"),
-        ("التقى وزير الخارجية يوم الاثنين بنظيره في القاهرة وناقشا اتفاقية التجارة الجديدة بين البلدين", "ar"),
-        ("שר החוץ נפגש ביום שני עם עמיתו בירושלים ודן בהסכם הסחר החדש בין שתי המדינות", "he"),
-        ("外交部长周一在北京会见了他的同行，双方讨论了两国之间新的贸易协定。", "zh"),
+        ("Ulkoministeri tapasi maanantaina kollegansa Helsingissä ja keskusteli kauppasopimuksesta. Hän sanoi, "
+         "että kauppasopimus allekirjoitetaan ensi vuonna ja että neuvottelut jatkuvat.", "fi"),
+        ("Dışişleri bakanı pazartesi günü meslektaşıyla Ankara'da bir araya gelerek ticaret anlaşmasını görüştü. "
+         "Bakan, anlaşmanın gelecek yıl imzalanacağını söyledi.", "tr"),
+        ("التقى وزير الخارجية يوم الاثنين بنظيره في القاهرة وناقشا اتفاقية التجارة الجديدة بين البلدين. وقال "
+         "الوزير إن الاتفاقية ستوقع في العام المقبل بعد انتهاء المفاوضات بين الحكومتين في الأسابيع القادمة.", "ar"),
+        ("שר החוץ נפגש ביום שני עם עמיתו בירושלים ודן בהסכם הסחר החדש בין שתי המדינות. השר אמר כי ההסכם "
+         "ייחתם בשנה הבאה לאחר סיום המשא ומתן בין הממשלות בשבועות הקרובים.", "he"),
+        ("外交部长周一在北京会见了他的同行，双方讨论了两国之间新的贸易协定。他说协定将于明年签署。", "zh"),
     ],
 )
 def test_languages_outside_the_table_are_named(text: str, lang: str) -> None:
     assert detect_language(text) == lang
 
 
+def test_english_lines_full_of_names_are_not_foreign() -> None:
+    for text in ["Peter Novak met Olga Petrova in Krakow on Monday.",
+                 "Maria Lopez said Norland Motors sold 12 cars in 2001."]:
+        assert detect_language(text) in ("en", "und")
+
+
 def test_unknown_language_means_long_enough_to_tell() -> None:
     from harness.checks.language import is_unknown_language
 
     assert not is_unknown_language("und", "OK 123")
-    assert is_unknown_language("und", "x" * 80)
+    assert not is_unknown_language("und", "Peter Novak met Olga Petrova in Krakow on Monday.")  # one short line
+    assert is_unknown_language("und", "x" * 200)
     assert not is_unknown_language("fi", "Ulkoministeri tapasi maanantaina kollegansa Helsingissä.")
 
 
@@ -78,11 +88,12 @@ def test_unreadable_languages_are_unverified_and_counted_nowhere(tmp_path: Path,
     from harness.results.schema import ClaimRow, RunRecord
 
     fi = ("Ulkoministeri tapasi maanantaina kollegansa Helsingissä. Hän sanoi, että kauppasopimus allekirjoitetaan "
-          "ensi vuonna.")
+          "ensi vuonna ja että neuvottelut jatkuvat koko kevään ajan molempien maiden pääkaupungeissa.")
     rows = [
         {"id": "fi-en", "source": fi, "summary": "The foreign minister met his colleague in Helsinki on Monday.",
          "label": 1},
-        {"id": "fi-fi", "source": fi, "summary": "Ulkoministeri tapasi kollegansa Helsingissä maanantaina.",
+        {"id": "fi-fi", "source": fi, "summary": "Ulkoministeri tapasi kollegansa Helsingissä maanantaina. Hän "
+                                                 "sanoi, että kauppasopimus allekirjoitetaan ensi vuonna.",
          "label": 0},
         {"id": "en-en", "source": "The cat sat on the mat. It was sunny in Paris on Monday.",
          "summary": "The cat sat on the mat.", "label": 1},

@@ -96,4 +96,4 @@ def test_generic_two_way_labels_load_with_an_explicit_map(tmp_path: Path) -> Non
         out = sc.score([sp], Engine(cache=None))[("p", 0)]
         flipped[labels["supported"]] = out.probs["entailment"]
         assert out.probs["contradiction"] == 0.0
-    assert flipped[0] == pytest.approx(1 - flipped[1], abs=1e-6)
+    assert flipped[0] == pytest.approx(1 - flipped[1], abs=2e-6)  # each side rounded to 6 decimals

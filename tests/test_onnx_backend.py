@@ -53,6 +53,7 @@ def test_onnx_matches_torch_and_leaves_the_model_in_eval_mode(model_and_tokenize
     assert onnx_be.cache_key != torch_be.cache_key and onnx_be.cache_key.endswith("|onnx")
 
 
+@pytest.mark.slow
 def test_onnx_int8_within_stated_tolerance(model_and_tokenizer: tuple) -> None:
     from harness.engine.hf_backend import PairClassifierBackend
     from harness.engine.onnx_backend import OnnxPairClassifierBackend
@@ -149,6 +150,7 @@ def test_runtime_backend_onnx_runs_a_whole_config_with_the_same_scores(tmp_path,
                  "--set", "runtime.dtype=bf16"]) == 2
 
 
+@pytest.mark.slow
 def test_kept_export_is_reused_and_never_half_written(model_and_tokenizer: tuple, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from harness.engine.onnx_backend import OnnxPairClassifierBackend
 

@@ -49,7 +49,7 @@ def test_report_without_stored_texts_still_renders(tmp_path) -> None:
 
 def test_report_bad_run_is_exit_2(tmp_path, capsys) -> None:
     assert main(["missing-run", "--results", str(tmp_path)]) == 2
-    assert "missing-run" in capsys.readouterr().out
+    assert "missing-run" in capsys.readouterr().err
 
 
 def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:

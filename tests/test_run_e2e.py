@@ -207,7 +207,8 @@ def test_premise_top_k_scores_a_subset_and_keeps_evidence_offsets(tmp_path: Path
     runs = {}
     for k in ("null", "1", "1000"):
         out = tmp_path / f"k{k}"
-        assert main(["run", str(cfg), "--output", str(out), "--set", f"scorers.0.premise_top_k={k}"]) == 0
+        assert main(["run", str(cfg), "--output", str(out), "--set", f"scorers.0.premise_top_k={k}",
+                     "--set", "scorers.0.premise_widen_below=null"]) == 0
         runs[k] = {(c.pair_id, c.claim_index): c for c in _read(_run_folder(out))[2] if c.scorer == "nli"}
     full, top1, wide = runs["null"], runs["1"], runs["1000"]
     assert full.keys() == top1.keys() == wide.keys()
@@ -231,7 +232,7 @@ def test_premise_selection_by_encoder_finds_paraphrased_evidence(tmp_path: Path,
     for how in ("words", "encoder", "words+encoder"):
         out = tmp_path / how
         assert main(["run", str(cfg), "--output", str(out), "--set", "scorers.0.premise_top_k=1",
-                     "--set", f"scorers.0.premise_selection={how}"]) == 0
+                     "--set", f"scorers.0.premise_selection={how}", "--set", "scorers.0.premise_widen_below=null"]) == 0
         (row,) = [c for c in _read(_run_folder(out))[2] if c.scorer == "nli"]
         evidence[how] = row
     assert evidence["words"].evidence.text.startswith("A cat owner")  # type: ignore[union-attr]

@@ -25,9 +25,12 @@ from typing import Any
 __all__ = ["LANGUAGES", "MIN_LETTERS_TO_JUDGE", "LanguageGuess", "detect_language", "is_unknown_language",
            "language_profile"]
 
-MIN_LETTERS_TO_JUDGE = 40
-"""A text with at least this many letters is long enough for its language to be told."""
-MIN_FALLBACK_CONFIDENCE = 0.5
+MIN_LETTERS_TO_JUDGE = 100
+"""A text with at least this many letters (two or three sentences) is long enough for its language to be told.
+Shorter texts the function-word table cannot name stay ``und``: a one-line English claim full of names
+("Peter Novak met Olga Petrova in Krakow.") has too few function words for the table, and an n-gram model
+reads such a line as Polish."""
+MIN_FALLBACK_CONFIDENCE = 0.75
 """py3langid's normalised probability below which its guess is not taken."""
 
 _STOP: dict[str, str] = {

@@ -145,7 +145,10 @@ def run_blocks(
         ds = ray.data.from_arrow_refs(refs)
         scored = ds.map_batches(
             BlockScorer, fn_constructor_kwargs={"config_json": cfg.model_dump_json(), "threads": cpus},
-            batch_size=1, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
+            # One block in flight per actor: Ray Data's default queues 2, so one actor ran two blocks back to
+            # back while another sat idle (issue 22); a block is minutes of model work, queueing saves nothing.
+            batch_size=1, batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
             num_cpus=cpus, num_gpus=gpus or None,
         )
         rows_out = iter(scored.iter_rows())
