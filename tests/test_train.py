@@ -206,3 +206,29 @@ def test_quick_eval_units_and_metrics() -> None:
     assert bacc == 1.0
     rows = [{"pair_id": "p", "label": 1}, {"pair_id": "p", "label": 0}]
     assert Q.twin_wins(rows, np.array([0.9, 0.1]))["twin_wins"] == 1.0
+
+
+def test_soup_interpolates_merged_deltas_exactly(tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from harness.models.embedded import ADAPTER_FILE, DELTA_FORMAT
+    from harness.train.soup import soup
+
+    g = torch.Generator().manual_seed(0)
+    deltas = []
+    for name in ("a", "b"):
+        tensors = {"lora.layer.A": torch.randn(4, 8, generator=g).half(),
+                   "lora.layer.B": torch.randn(6, 4, generator=g).half(),
+                   "full.head.bias": torch.randn(3, generator=g)}
+        (tmp_path / name).mkdir()
+        save_file(tensors, str(tmp_path / name / ADAPTER_FILE),
+                  metadata={"format": DELTA_FORMAT, "lora_rank": "4", "base_sha256": "x", "version": name})
+        deltas.append(tensors)
+    out = soup(tmp_path / "a", tmp_path / "b", 0.3, tmp_path / "out", version="s")
+    got = load_file(str(out))
+    merged = got["lora.layer.B"].float() @ got["lora.layer.A"].float()
+    want = sum(w * (d["lora.layer.B"].float() @ d["lora.layer.A"].float()) for w, d in zip((0.7, 0.3), deltas))
+    assert got["lora.layer.A"].shape == (8, 8) and torch.allclose(merged, want, atol=2e-2)
+    assert torch.allclose(got["full.head.bias"], 0.7 * deltas[0]["full.head.bias"] + 0.3 * deltas[1]["full.head.bias"])
+    with pytest.raises(ValueError, match="t must be"):
+        soup(tmp_path / "a", tmp_path / "b", 1.5, tmp_path / "bad")
