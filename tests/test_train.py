@@ -227,7 +227,8 @@ def test_soup_interpolates_merged_deltas_exactly(tmp_path: Path) -> None:
     out = soup(tmp_path / "a", tmp_path / "b", 0.3, tmp_path / "out", version="s")
     got = load_file(str(out))
     merged = got["lora.layer.B"].float() @ got["lora.layer.A"].float()
-    want = sum(w * (d["lora.layer.B"].float() @ d["lora.layer.A"].float()) for w, d in zip((0.7, 0.3), deltas))
+    want = sum(w * (d["lora.layer.B"].float() @ d["lora.layer.A"].float())
+               for w, d in zip((0.7, 0.3), deltas, strict=True))
     assert got["lora.layer.A"].shape == (8, 8) and torch.allclose(merged, want, atol=2e-2)
     assert torch.allclose(got["full.head.bias"], 0.7 * deltas[0]["full.head.bias"] + 0.3 * deltas[1]["full.head.bias"])
     with pytest.raises(ValueError, match="t must be"):

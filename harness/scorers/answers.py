@@ -267,7 +267,11 @@ def normalize_answer(text: str) -> str:
 
 def token_f1(prediction: str, reference: str) -> float:
     """Token-level F1 of two answers after :func:`normalize_answer` (1.0 when both normalise to empty)."""
-    p, r = normalize_answer(prediction).split(), normalize_answer(reference).split()
+    return _f1(normalize_answer(prediction).split(), normalize_answer(reference).split())
+
+
+def _f1(p: list[str], r: list[str]) -> float:
+    """SQuAD's bag-of-tokens F1 (1.0 when both are empty, 0.0 when one is)."""
     if not p or not r:
         return float(p == r)
     common = sum((Counter(p) & Counter(r)).values())
@@ -400,11 +404,4 @@ def answer_tokens(text: str) -> list[str]:
 def answer_f1(prediction: str, reference: str) -> float:
     """Token F1 over :func:`answer_tokens` (1.0 when both are empty): :func:`token_f1` that sees that
     ``"two"`` and ``"2"``, or ``"March 3, 2020"`` and ``"3 March 2020"``, are the same value."""
-    p, r = answer_tokens(prediction), answer_tokens(reference)
-    if not p or not r:
-        return float(p == r)
-    common = sum((Counter(p) & Counter(r)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(p), common / len(r)
-    return 2 * precision * recall / (precision + recall)
+    return _f1(answer_tokens(prediction), answer_tokens(reference))

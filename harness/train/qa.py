@@ -37,24 +37,24 @@ from typing import Any, Literal
 import torch
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
-from safetensors.torch import save_file
 
 from harness.models import embedded
 from harness.models.embedded_qa import CLOZE_CONTEXT_WORDS, CLOZE_MASK, TASK, build_base_qa, cloze_question
 from harness.models.qa_backends import ExtractiveQABackend
 from harness.scorers.answers import AnswerCandidate, extract_answers_many, normalize_answer, token_f1
 from harness.train.data import group_weight, origin_group, read_jsonl
-from harness.train.lora import inject_lora
 from harness.train.trainer import (
     LoraCfg,
     OutputCfg,
     TinyModelCfg,
     TrainCfg,
-    delta_tensors,
     epoch_batches,
     load_checkpoint,
+    pad_batch,
     resolve,
     save_checkpoint,
+    train_only_delta,
+    write_delta,
 )
 
 __all__ = ["QAConfig", "QAExample", "cloze_example", "evaluate", "load_qa_config", "run_qa_training"]
@@ -400,16 +400,7 @@ def featurize(ex: QAExample, backend: ExtractiveQABackend, doc_stride: int, max_
 
 def collate(items: Sequence[dict[str, Any]], pad_id: int, multiple: int = 16) -> dict[str, torch.Tensor]:
     """Right-padded batch (width a multiple of 16: few distinct shapes for oneDNN) with span targets."""
-    width = -(-max(len(it["input_ids"]) for it in items) // multiple) * multiple
-    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
-    types = torch.zeros((len(items), width), dtype=torch.long)
-    mask = torch.zeros((len(items), width), dtype=torch.long)
-    for i, it in enumerate(items):
-        n = len(it["input_ids"])
-        ids[i, :n] = torch.tensor(it["input_ids"])
-        types[i, :n] = torch.tensor(it["token_type_ids"])
-        mask[i, :n] = 1
-    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask,
+    return {**pad_batch(items, pad_id, multiple),
             "start_positions": torch.tensor([it["start"] for it in items]),
             "end_positions": torch.tensor([it["end"] for it in items])}
 
@@ -443,12 +434,7 @@ def build_qa_model(cfg: QAConfig) -> tuple[torch.nn.Module, Any]:
             max_position_embeddings=512, num_labels=2,
         )
         model = BertForQuestionAnswering(bert_cfg)
-    for p in model.parameters():
-        p.requires_grad_(False)
-    inject_lora(model, cfg.lora.targets, cfg.lora.rank, cfg.lora.alpha, cfg.lora.dropout)
-    for name, p in model.named_parameters():
-        if "lora_" in name or any(key in name for key in cfg.lora.full):
-            p.requires_grad_(True)
+    train_only_delta(model, cfg.lora)
     return model, tokenizer
 
 
@@ -507,8 +493,6 @@ def evaluate(model: torch.nn.Module, tokenizer: Any, examples: Sequence[QAExampl
 # ------------------------------------------------------------------------------------------ export
 def export_delta(model: torch.nn.Module, cfg: QAConfig, export_dir: Path, training: dict[str, Any]) -> Path:
     """Write the QA delta (atomic) with what loading and scoring need in its metadata."""
-    export_dir.mkdir(parents=True, exist_ok=True)
-    path = export_dir / embedded.ADAPTER_FILE
     meta = {
         "format": embedded.DELTA_FORMAT, "task": TASK, "version": cfg.output.version,
         "max_length": str(cfg.model.max_length), "max_question_tokens": str(cfg.model.max_question_tokens),
@@ -516,11 +500,7 @@ def export_delta(model: torch.nn.Module, cfg: QAConfig, export_dir: Path, traini
         "base_sha256": embedded.BASE_SHA256 if cfg.model.base == "embedded" else "tiny-random",
         "training": json.dumps(training, sort_keys=True),
     }
-    tmp = path.with_suffix(".tmp")
-    save_file(delta_tensors(model), str(tmp), metadata=meta)
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
-    return path
+    return write_delta(model, export_dir, meta)
 
 
 REFERENCE_INPUTS: list[tuple[str, str]] = [

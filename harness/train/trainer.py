@@ -12,6 +12,7 @@ import math
 import os
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,12 +143,7 @@ def build_model(cfg: Config) -> tuple[torch.nn.Module, Any]:
         model = BertForSequenceClassification(bert_cfg)
     else:
         raise ValueError(f"unknown model.base {cfg.model.base!r} (expected 'embedded' or 'tiny')")
-    for p in model.parameters():
-        p.requires_grad_(False)
-    inject_lora(model, cfg.lora.targets, cfg.lora.rank, cfg.lora.alpha, cfg.lora.dropout)
-    for name, p in model.named_parameters():
-        if "lora_" in name or any(key in name for key in cfg.lora.full):
-            p.requires_grad_(True)
+    train_only_delta(model, cfg.lora)
     if cfg.model.init_from:
         load_delta_into(model, resolve(cfg.model.init_from) / embedded.ADAPTER_FILE)
     return model, tokenizer
@@ -238,8 +234,9 @@ def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, so
     return batches
 
 
-def collate(items: list[dict[str, Any]], pad_id: int, multiple: int = 16) -> dict[str, torch.Tensor]:
-    """Pad to a multiple of 16 so few distinct shapes reach oneDNN (bounded kernel cache and memory)."""
+def pad_batch(items: Sequence[dict[str, Any]], pad_id: int, multiple: int = 16) -> dict[str, torch.Tensor]:
+    """Right-pad ``input_ids``/``token_type_ids`` to a multiple of 16 so few distinct shapes reach oneDNN
+    (bounded kernel cache and memory); with the attention mask. Shared by the NLI and QA trainers."""
     width = max(len(it["input_ids"]) for it in items)
     width = -(-width // multiple) * multiple
     ids = torch.full((len(items), width), pad_id, dtype=torch.long)
@@ -250,8 +247,24 @@ def collate(items: list[dict[str, Any]], pad_id: int, multiple: int = 16) -> dic
         ids[i, :n] = torch.tensor(it["input_ids"])
         tt[i, :n] = torch.tensor(it["token_type_ids"])
         mask[i, :n] = 1
-    return {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask,
-            "labels": torch.tensor([it["label"] for it in items])}
+    return {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask}
+
+
+def collate(items: list[dict[str, Any]], pad_id: int, multiple: int = 16) -> dict[str, torch.Tensor]:
+    """A padded batch with its NLI labels."""
+    return {**pad_batch(items, pad_id, multiple), "labels": torch.tensor([it["label"] for it in items])}
+
+
+def train_only_delta(model: torch.nn.Module, lora: LoraCfg) -> torch.nn.Module:
+    """Freeze everything, inject LoRA into ``lora.targets``, unfreeze the LoRA factors and the small tensors that
+    ship whole (``lora.full``): what a delta holds is exactly what trains. Shared by the NLI and QA trainers."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    inject_lora(model, lora.targets, lora.rank, lora.alpha, lora.dropout)
+    for name, p in model.named_parameters():
+        if "lora_" in name or any(key in name for key in lora.full):
+            p.requires_grad_(True)
+    return model
 
 
 # ------------------------------------------------------------------------------------- checkpoints
@@ -316,14 +329,19 @@ def delta_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def export_delta(model: torch.nn.Module, cfg: Config, export_dir: Path, training: dict[str, Any]) -> Path:
-    export_dir.mkdir(parents=True, exist_ok=True)
-    path = export_dir / embedded.ADAPTER_FILE
     meta = {
         "format": embedded.DELTA_FORMAT, "version": cfg.output.version, "max_length": str(cfg.model.max_length),
         "id2label": json.dumps(embedded.ID2LABEL), "lora_rank": str(cfg.lora.rank),
         "base_sha256": embedded.BASE_SHA256 if cfg.model.base == "embedded" else "tiny-random",
         "training": json.dumps(training, sort_keys=True),
     }
+    return write_delta(model, export_dir, meta)
+
+
+def write_delta(model: torch.nn.Module, export_dir: Path, meta: dict[str, str]) -> Path:
+    """The trainable tensors of ``model`` as ``export_dir/adapter.safetensors`` (atomic: tmp + rename)."""
+    export_dir.mkdir(parents=True, exist_ok=True)
+    path = export_dir / embedded.ADAPTER_FILE
     tmp = path.with_suffix(".tmp")
     save_file(delta_tensors(model), str(tmp), metadata=meta)
     tmp.chmod(0o644)
