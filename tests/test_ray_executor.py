@@ -74,3 +74,39 @@ def test_scorer_that_cannot_be_built_on_an_actor_fails_like_a_local_run(
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("error: ") and "no-such-model" in last and "Traceback" not in last
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_unreachable_address_fails_fast_in_one_line() -> None:
+    from harness.config import ConfigError
+    from harness.executors.ray import check_address
+
+    with pytest.raises(ConfigError, match=r"127\.0\.0\.1:1: no Ray cluster answers there"):
+        check_address("127.0.0.1:1", timeout=2.0)
+    with pytest.raises(ConfigError, match="<redacted>"):  # credentials in an address are never printed
+        check_address("ray://user:secret@127.0.0.1:1", timeout=2.0)
+    with pytest.raises(ConfigError, match="expected host:port"):
+        check_address("nonsense", timeout=2.0)
+    check_address(None)
+    check_address("auto")
+
+
+def test_resources_the_cluster_cannot_give_are_refused() -> None:
+    from harness.config import ConfigError, RunConfig
+    from harness.executors.ray import _pool
+
+    class FakeRay:
+        @staticmethod
+        def cluster_resources() -> dict:
+            return {"CPU": 2.0}
+
+    def cfg(**runtime: object) -> RunConfig:
+        return RunConfig.model_validate({"data": [{"name": "d", "type": "jsonl", "path": "x.jsonl"}],
+                                         "scorers": [{"type": "overlap"}], "runtime": runtime})
+
+    with pytest.raises(ConfigError, match="0 GPUs"):
+        _pool(cfg(device="cuda"), FakeRay, 4)
+    with pytest.raises(ConfigError, match="cpus_per_actor 4"):
+        _pool(cfg(ray={"cpus_per_actor": 4}), FakeRay, 4)
+    with pytest.raises(ConfigError, match="actors 3"):
+        _pool(cfg(ray={"actors": 3}), FakeRay, 4)
+    assert _pool(cfg(), FakeRay, 4) == (2, 0.0, 1)

@@ -13,6 +13,7 @@ import datetime as _dt
 import hashlib
 import importlib
 import platform
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -115,13 +116,18 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
         with BlockStore(root / f".work-{cfg.name}-{_work_key(cfg)}", cfg.output_formats) as store:
             stats: dict[int, dict[str, Any]] = {}
 
+            resumed = {"blocks_reused": 0, "pairs_reused": 0, "blocks_computed": 0}
+
             def todo() -> Iterator[Block]:
                 for block in iter_blocks(cfg):
                     done = store.finished(block.index, block.digest)
                     if done is None:
+                        resumed["blocks_computed"] += 1
                         yield block
                     else:
                         stats[block.index] = done
+                        resumed["blocks_reused"] += 1
+                        resumed["pairs_reused"] += int(done.get("counts", {}).get("pairs", 0))
 
             t = time.perf_counter()
             info: dict[str, Any] = {}
@@ -141,6 +147,9 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
                     store.remove()
                 raise
             timings["blocks"] = time.perf_counter() - t
+            if resumed["blocks_reused"]:  # a rerun of a killed run: say what it did not recompute
+                print(f"resumed: reused {resumed['blocks_reused']} finished block(s) ({resumed['pairs_reused']} "
+                      f"pairs) from {store.folder.name}, computed {resumed['blocks_computed']}", file=sys.stderr)
             n_blocks = len(stats)
             if sorted(stats) != list(range(n_blocks)):  # pragma: no cover - an executor lost a block
                 raise RuntimeError(f"blocks missing after the run: {sorted(set(range(n_blocks)) - set(stats))}")
@@ -171,7 +180,7 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
                          for s in merged["scorers"]],
                 device=merged["device"], dtype=merged["dtype"], cpu=merged["cpu"],
                 timings={k: round(v, 3) for k, v in timings.items()},
-                counts=merged["counts"], engine=merged["engine"], coverage=merged["coverage"],
+                counts={**merged["counts"], **resumed}, engine=merged["engine"], coverage=merged["coverage"],
                 languages=merged["languages"], routes=merged["routes"], warnings=merged["warnings"],
                 reasons=merged["reasons"],
                 metrics=metrics, thresholds=thresholds,

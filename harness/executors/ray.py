@@ -28,13 +28,39 @@ __all__ = ["INSTALL_HINT", "BlockScorer", "check_available", "run_blocks"]
 INSTALL_HINT = 'runtime.executor "ray" needs Ray, which is not installed: pip install "harness[ray]"'
 
 
+ADDRESS_TIMEOUT_S = 5.0
+"""How long a ``host:port`` cluster address may take to accept a TCP connection before the run gives up (Ray's
+own client retried for ~14 minutes against an unreachable address)."""
+
+
 def check_available(cfg: RunConfig) -> None:
-    """Fail at start, in one line, when Ray is missing."""
+    """Fail at start, in one line, when Ray is missing or a ``host:port`` address does not answer."""
     try:
         import ray
         import ray.data  # noqa: F401
     except ImportError:
         raise ConfigError(INSTALL_HINT) from None
+    check_address(cfg.runtime.ray.address)
+
+
+def check_address(address: str | None, timeout: float = ADDRESS_TIMEOUT_S) -> None:
+    """A ``host:port`` (or ``ray://host:port``) address must accept a TCP connection within ``timeout``;
+    ``None`` (a local instance) and ``auto`` (the cluster this machine joined) are not probed."""
+    import socket
+
+    if not address or address == "auto":
+        return
+    hostport = address.split("://", 1)[-1].rsplit("@", 1)[-1].split("/", 1)[0]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"runtime.ray.address {address!r}: expected host:port, ray://host:port or auto")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as e:
+        shown = address if "@" not in address else address.split("://", 1)[0] + "://<redacted>@" + hostport
+        raise ConfigError(f"runtime.ray.address {shown}: no Ray cluster answers there ({e.strerror or e}; waited "
+                          f"at most {timeout:.0f} s); start one with `ray start --head` or fix the address") from None
 
 
 class BlockScorer:
@@ -99,6 +125,16 @@ def _pool(cfg: RunConfig, ray: Any, n_blocks: int) -> tuple[int, float, int]:
     gpus_in_cluster = float(resources.get("GPU", 0))
     on_gpu = cfg.runtime.device == "cuda" or (cfg.runtime.device == "auto" and gpus_in_cluster > 0)
     gpus = (rc.gpus_per_actor or 1.0) if on_gpu else 0.0
+    cpus_in_cluster = float(resources.get("CPU", 0))
+    if on_gpu and gpus_in_cluster < gpus:
+        raise ConfigError(f"runtime.device cuda: the Ray cluster has {gpus_in_cluster:g} GPUs, each actor asks for "
+                          f"{gpus:g} (runtime.ray.gpus_per_actor); the actors would wait forever")
+    if rc.cpus_per_actor > cpus_in_cluster:
+        raise ConfigError(f"runtime.ray.cpus_per_actor {rc.cpus_per_actor}: the Ray cluster has {cpus_in_cluster:g} "
+                          "CPUs; no actor could ever start")
+    if rc.actors is not None and rc.actors * rc.cpus_per_actor > cpus_in_cluster:
+        raise ConfigError(f"runtime.ray.actors {rc.actors} x cpus_per_actor {rc.cpus_per_actor}: the Ray cluster "
+                          f"has {cpus_in_cluster:g} CPUs; lower one of them")
     if rc.actors is not None:
         actors = rc.actors
     elif on_gpu:
