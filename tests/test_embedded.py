@@ -66,8 +66,7 @@ def test_loader_contract(loaded: tuple) -> None:
     assert info["adapter_sha256"] == E.sha256_file(E.EMBEDDED_DIR / E.ADAPTER_FILE)
     assert info["max_length"] == tok.model_max_length > 0
     total = sum(p.stat().st_size for p in E.EMBEDDED_DIR.iterdir() if p.is_file())
-    # a delta, not a model: v0.3.0 holds two rank-64 LoRA deltas side by side (an interpolation), ~12 MB
-    assert total <= 13_000_000, f"shipped artefacts are {total / 1e6:.1f} MB"
+    assert total <= 10_500_000, f"shipped artefacts are {total / 1e6:.1f} MB"
 
 
 def test_shipped_logits_match_reference(loaded: tuple) -> None:

@@ -233,3 +233,9 @@ def test_soup_interpolates_merged_deltas_exactly(tmp_path: Path) -> None:
     assert torch.allclose(got["full.head.bias"], 0.7 * deltas[0]["full.head.bias"] + 0.3 * deltas[1]["full.head.bias"])
     with pytest.raises(ValueError, match="t must be"):
         soup(tmp_path / "a", tmp_path / "b", 1.5, tmp_path / "bad")
+    small = load_file(str(soup(tmp_path / "a", tmp_path / "b", 0.3, tmp_path / "r4", rank=4)))
+    assert small["lora.layer.A"].shape == (4, 8) and small["lora.layer.B"].shape == (6, 4)
+    # rank 4 of a rank-8 sum: the best rank-4 approximation (truncated SVD), no worse than either half alone
+    err = torch.linalg.norm(small["lora.layer.B"].float() @ small["lora.layer.A"].float() - want)
+    half = 0.3 * (deltas[1]["lora.layer.B"].float() @ deltas[1]["lora.layer.A"].float())
+    assert err <= torch.linalg.norm(half) + 1e-2

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import random
 import re
@@ -50,6 +49,7 @@ from harness.train.trainer import (
     TrainCfg,
     epoch_batches,
     load_checkpoint,
+    optimizer_and_schedule,
     pad_batch,
     resolve,
     save_checkpoint,
@@ -577,14 +577,7 @@ def run_qa_training(config_path: str | Path, *, resume: bool = True, stop_after:
     print(f"[train-qa] data in {data_seconds:.0f}s: {counts}", flush=True)
 
     lengths = [len(it["input_ids"]) for it in items]
-    steps_per_epoch = math.ceil(len(items) / cfg.train.batch_size)
-    total = steps_per_epoch * cfg.train.epochs
-    if cfg.train.max_steps is not None:
-        total = min(total, cfg.train.max_steps)
-    opt = torch.optim.AdamW(param_groups(model, cfg.train))
-    warmup = max(1, int(total * cfg.train.warmup_ratio))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+    steps_per_epoch, total, opt, sched = optimizer_and_schedule(len(items), param_groups(model, cfg.train), cfg.train)
     fingerprint = _fingerprint(cfg, examples_digest(train_examples))
     step, wall, cpu = 0, 0.0, 0.0
     if resume and ckpt.exists():

@@ -267,6 +267,21 @@ def train_only_delta(model: torch.nn.Module, lora: LoraCfg) -> torch.nn.Module:
     return model
 
 
+def optimizer_and_schedule(n_items: int, groups: list[dict[str, Any]], train: TrainCfg) -> tuple[int, int, Any, Any]:
+    """(steps per epoch, total steps, AdamW, LR schedule): linear warm-up over ``warmup_ratio`` of the total, then
+    linear decay to 0 at ``total`` (``epochs`` x batches, cut to ``max_steps``). The schedule reads ``total`` at
+    every step, so a resume under another ``max_steps`` continues on the new schedule."""
+    steps_per_epoch = math.ceil(n_items / train.batch_size)
+    total = steps_per_epoch * train.epochs
+    if train.max_steps is not None:
+        total = min(total, train.max_steps)
+    opt = torch.optim.AdamW(groups)
+    warmup = max(1, int(total * train.warmup_ratio))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+    return steps_per_epoch, total, opt, sched
+
+
 # ------------------------------------------------------------------------------------- checkpoints
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
@@ -434,16 +449,7 @@ def run_training(
     model, tokenizer = build_model(cfg)
     items = encode(examples, tokenizer, cfg.model.max_length)
     lengths = [len(it["input_ids"]) for it in items]
-    steps_per_epoch = math.ceil(len(items) / cfg.train.batch_size)
-    total = steps_per_epoch * cfg.train.epochs
-    if cfg.train.max_steps is not None:
-        total = min(total, cfg.train.max_steps)
-
-    opt = torch.optim.AdamW(param_groups(model, cfg.train))
-    warmup = max(1, int(total * cfg.train.warmup_ratio))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
-    )
+    steps_per_epoch, total, opt, sched = optimizer_and_schedule(len(items), param_groups(model, cfg.train), cfg.train)
     step, elapsed = 0, 0.0
     if resume and ckpt.exists():
         step, elapsed = load_checkpoint(ckpt, model, opt, sched, fingerprint)
