@@ -102,7 +102,7 @@ class DataConfig(_Strict):
 class PremiseConfig(_Strict):
     """How the source is cut into premise units that each fit the model window."""
 
-    unit: Literal["sentence", "window", "chunk", "document"] = "window"
+    unit: Literal["sentence", "window", "sentence+window", "chunk", "document"] = "window"
     size: int = Field(default=2, ge=1)
     """window: sentences per window; chunk: tokens (words) per chunk."""
     stride: int = Field(default=1, ge=1)
@@ -499,6 +499,10 @@ class RayConfig(_Strict):
     """GPUs reserved per actor when the device is cuda (fractions share a GPU); None = 1."""
     cpus_per_actor: int = Field(default=1, ge=1)
     """CPUs reserved per actor; also its torch threads unless ``runtime.threads`` is set."""
+    max_restarts: int = Field(default=3, ge=0)
+    """Times a scoring actor that died (killed, out of memory, a crashing block) is restarted, and times its
+    in-flight block is retried, before the run fails with the block named; each restart is printed and
+    counted in run.json (``executor.actor_restarts``). 0: the first death fails the run."""
 
 
 class RuntimeConfig(_Strict):

@@ -1,7 +1,9 @@
 """Claims of the rewrite and premise units of the source, with no silent truncation.
 
 Premise units (``segmentation.premises.unit``): ``sentence``; ``window`` (``size`` sentences, a new
-window every ``stride`` sentences, the last window always reaching the end); ``chunk`` (``size`` words,
+window every ``stride`` sentences, the last window always reaching the end); ``sentence+window`` (both: every
+sentence alone and every window, so a copied sentence meets itself without its neighbours and a claim that
+joins two sentences meets them together); ``chunk`` (``size`` words,
 a new chunk every ``stride`` words); ``document`` (the whole source). When a token limit is given, any
 unit over it is split again — first into sentence groups, then into overlapping word windows, and as
 a last resort into character pieces — so every premise fits the model window and ``coverage`` stays 1.0.
@@ -58,6 +60,11 @@ def premise_units(text: str, unit: str = "window", size: int = 2, stride: int = 
     out: list[Segment | None] = []
     if unit == "document":
         out.append(_span(text, 0, len(text), "document"))
+    elif unit == "sentence+window":
+        singles = premise_units(text, "sentence")
+        out.extend(singles)
+        if len(singles) > 1:
+            out.extend(premise_units(text, "window", size, stride))
     elif unit in ("sentence", "window"):
         sents = split_sentences(text)
         if unit == "sentence" or len(sents) <= size:
@@ -80,7 +87,8 @@ def premise_units(text: str, unit: str = "window", size: int = 2, stride: int = 
                 j = min(i + size, len(words)) - 1
                 out.append(_span(text, words[i][0], words[j][1], "chunk"))
     else:
-        raise ValueError(f"unknown premise unit {unit!r}; allowed: sentence, window, chunk, document")
+        raise ValueError(f"unknown premise unit {unit!r}; allowed: sentence, window, sentence+window, "
+                         "chunk, document")
     return [s for s in out if s is not None]
 
 
