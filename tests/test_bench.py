@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from harness import bench
+from harness.bench import strategies
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +38,7 @@ def test_synthetic_workload_shape() -> None:
 
 
 def test_linear_fit() -> None:
-    fit = bench._linear_fit([1, 2, 3, 4], [2.0, 4.0, 6.0, 8.0])
+    fit = strategies.linear_fit([1, 2, 3, 4], [2.0, 4.0, 6.0, 8.0])
     assert fit["r2"] == pytest.approx(1.0) and fit["slope_s_per_unit"] == pytest.approx(2.0)
 
 
@@ -72,7 +73,7 @@ def test_bench_end_to_end_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert report["strategies"]["engine"]["computed_pairs"] == report["workload"]["unique_pairs"]
     summac = report["strategies"]["summac"]
     assert summac["computed_pairs"] == n  # no duplicate (document, summary) in this workload
-    assert summac["forward_calls"] == -(-n // bench.SUMMAC_BATCH), "batches of 128 across pairs, as summac 0.0.4"
+    assert summac["forward_calls"] == -(-n // strategies.SUMMAC_BATCH), "batches of 128 across pairs, as summac 0.0.4"
     if "crossencoder" in report["strategies"]:
         ce = report["strategies"]["crossencoder"]
         assert ce["forward_calls"] == -(-n // 32) and ce["computed_pairs"] == n
@@ -145,7 +146,7 @@ def test_bench_bf16_on_a_cpu_without_native_bf16(tmp_path: Path, monkeypatch: py
 
 
 def test_source_sweep_pair_sizes_and_rewrite() -> None:
-    from harness.bench_sources import make_pair
+    from harness.bench.sources import make_pair
 
     for n in (1_000, 50_000):
         p = make_pair(n)
@@ -156,8 +157,8 @@ def test_source_sweep_pair_sizes_and_rewrite() -> None:
 @pytest.mark.slow
 def test_source_sweep_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Two real `harness run` processes; the report has stage seconds from run.json for each size."""
-    from harness.bench_sources import STAGES
-    from harness.bench_sources import main as sweep
+    from harness.bench.sources import STAGES
+    from harness.bench.sources import main as sweep
 
     assert sweep(["--source-sweep", "--sizes", "1000,4000", "--variants", "overlap/no-off-topic",
                   "--out", str(tmp_path)]) == 0
@@ -193,7 +194,7 @@ def test_summac_strategy_batches_across_pairs_in_input_order() -> None:
     b = bench.Case(tuple(f"b{i}" for i in range(30)), ("z",))
     w = bench.Workload("w", (a, b, a))
     rec = Recorder()
-    out = bench._strategies(rec, rec, 8192)["summac"](w)
+    out = strategies.strategy_runners(rec, rec, 8192)["summac"](w)
     assert out == w.pairs, "scorer order restored"
     flat = [x for batch in rec.batches for x in batch]
     assert [len(x) for x in rec.batches] == [128, 2], "130 grid inputs (a once, then b), cut at 128"
@@ -204,7 +205,7 @@ def test_summac_strategy_batches_across_pairs_in_input_order() -> None:
 @pytest.mark.slow
 def test_generate_bench_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The GPU script's generator path on CPU: engine and fixed batches generate the same strings (fp32)."""
-    from harness.bench_generate import main as generate
+    from harness.bench.generate import main as generate
 
     assert generate(["--model", "t5-tiny", "--device", "cpu", "--dtype", "fp32", "--quick", "--threads", "1",
                      "--n-prompts", "24", "--new-tokens", "4", "--repeats", "1", "--out", str(tmp_path)]) == 0

@@ -28,6 +28,7 @@ __all__ = [
     "int8_scheme",
     "is_oom_error",
     "maybe_compile",
+    "onnx_available",
     "resolve_backend",
     "resolve_device",
     "resolve_dtype",
@@ -163,9 +164,20 @@ BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 """Forward passes a pair classifier can run on (``runtime.backend``)."""
 
 
-def _onnx_missing() -> str | None:
-    from harness.engine.onnx_backend import onnx_available
+def onnx_available() -> str | None:
+    """``None`` when onnxruntime and onnx import, else the reason (for skips and bench notes).
 
+    Here rather than in ``onnx_backend``: the device policy decides whether ONNX Runtime can run, and the backends
+    depend on the policy, never the other way round."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        return f"onnxruntime/onnx not installed ({exc.name}): pip install 'onnxruntime>=1.18' 'onnx>=1.16'"
+    return None
+
+
+def _onnx_missing() -> str | None:
     return onnx_available()
 
 

@@ -31,6 +31,7 @@ import torch
 
 from harness.engine import device as _device
 from harness.engine.base import Output
+from harness.engine.device import onnx_available
 from harness.engine.hf_backend import PairClassifierBackend, PairEncoding
 
 __all__ = ["FP32_TOLERANCE", "INT8_TOLERANCE", "OnnxPairClassifierBackend", "onnx_available"]
@@ -47,16 +48,6 @@ margin. Not for thresholds closer than that; see BENCHMARK.md and docs/cpu.md.""
 OPSET = 17
 EXPORT_VERSION = 1
 """Bumped when the export itself changes, so kept graphs from older harness versions are not reused."""
-
-
-def onnx_available() -> str | None:
-    """``None`` when onnxruntime and onnx import, else the reason (for skips and bench notes)."""
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError as exc:
-        return f"onnxruntime/onnx not installed ({exc.name}): pip install 'onnxruntime>=1.18' 'onnx>=1.16'"
-    return None
 
 
 class _Logits(torch.nn.Module):

@@ -78,7 +78,9 @@ def _ort_ops(backend: Any, run: Any) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from harness.bench import FRANK_PATH, _loadavg, frank_workload, load_model, synthetic_workload
+    from harness.bench.core import FRANK_PATH, loadavg
+    from harness.bench.strategies import load_model
+    from harness.bench.workloads import frank_workload, synthetic_workload
     from harness.engine.device import set_threads
     from harness.engine.hf_backend import PairClassifierBackend
     from harness.engine.runner import Engine
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     be.collate = timed_collate  # type: ignore[method-assign]
     Engine(args.token_budget).run(be, pairs[:64])
     print(f"workload {w.name}: {len(pairs)} pairs, model {loaded.name}, fp32, {args.threads} threads; "
-          f"load average {_loadavg()}")
+          f"load average {loadavg()}")
 
     # 1. stages
     eng = Engine(args.token_budget, window=max(1, len(pairs) // 4))  # 4 windows, so prefetch overlaps
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     for k in names:
         pps = len(pairs) / min(times[k])
         print(f"knob {k:42s} {pps:7.1f} pairs/s  ({pps / base:.2f}× default)  times {[round(t, 2) for t in times[k]]}")
-    print(f"load average at the end {_loadavg()}")
+    print(f"load average at the end {loadavg()}")
     return 0
 
 

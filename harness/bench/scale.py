@@ -2,12 +2,12 @@
 
 Also reachable as ``harness bench rss ...`` / ``harness bench executors ...``.
 
-``python -m harness.bench_scale rss --pairs 10000 100000``: each size is one ``harness run`` in a fresh
+``python -m harness.bench.scale rss --pairs 10000 100000``: each size is one ``harness run`` in a fresh
 process (overlap scorer, default checks with the names-only off-topic rule) on synthetic labelled pairs;
 peak RSS comes from the kernel (``wait4``); the ratio largest/smallest must stay <= 1.3 (memory does not
 grow with the number of pairs).
 
-``python -m harness.bench_scale executors --pairs 2000``: the same run with ``runtime.executor`` local and
+``python -m harness.bench.scale executors --pairs 2000``: the same run with ``runtime.executor`` local and
 ray (a local Ray instance started by the run, as a user would), pairs/s and the Ray overhead in percent.
 
 Both print a table and write JSON (``--json FILE``). Numbers depend on the machine and its load: rerun them.
@@ -128,7 +128,7 @@ def bench_executors(n: int, block_pairs: int, actors: list[int], work: Path, sco
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m harness.bench_scale", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m harness.bench.scale", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
     r = sub.add_parser("rss", help="peak RSS against the number of pairs (local executor)")
     r.add_argument("--pairs", type=int, nargs="+", default=[10_000, 100_000])

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.bench import REPO_ROOT, write_json_atomic
+from harness.bench.core import REPO_ROOT, write_json_atomic
 
 __all__ = ["main"]
 

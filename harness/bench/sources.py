@@ -39,14 +39,14 @@ STAGES = ("load_data", "load_models", "segment", "checks", "score", "aggregate",
 def make_pair(n_chars: int, seed: int = 0, n_claims: int = 5) -> dict[str, str]:
     """A news-like source of about ``n_chars`` characters (paragraphs of long-tailed sentences) and a short
     rewrite: ``n_claims`` sentences, most copied from the source, one with a changed number."""
-    from harness.bench import _sentence, _sentence_words
+    from harness.bench.workloads import sentence, sentence_words
 
     rng = random.Random(seed)
     parts: list[str] = []
     size = 0
     sentences: list[str] = []
     while size < n_chars:
-        s = _sentence(rng, _sentence_words(rng))
+        s = sentence(rng, sentence_words(rng))
         sentences.append(s)
         parts.append(s + ("\n\n" if rng.random() < 0.15 else " "))
         size += len(parts[-1])
@@ -137,7 +137,7 @@ def print_table(report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from harness.bench import REPO_ROOT, write_json_atomic
+    from harness.bench.core import REPO_ROOT, write_json_atomic
 
     ap = argparse.ArgumentParser(prog="harness bench --source-sweep", description=__doc__.split("\n\n")[0])
     ap.add_argument("--source-sweep", action="store_true", help=argparse.SUPPRESS)
