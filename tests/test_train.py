@@ -11,6 +11,7 @@ import torch
 import yaml
 
 from harness.train import data as D
+from harness.train import perturb as P
 from harness.train import quick_eval as Q
 from harness.train import trainer as T
 
@@ -43,11 +44,11 @@ def test_split_sentences_keeps_abbreviations() -> None:
 
 def test_perturbations_change_meaning() -> None:
     rng = random.Random(0)
-    neg = D._negate("The bridge was opened in 1875.", rng)
+    neg = P._negate("The bridge was opened in 1875.", rng)
     assert neg == "The bridge was not opened in 1875."
-    num = D._change_number("The bridge was opened in 1875.", rng)
+    num = P._change_number("The bridge was opened in 1875.", rng)
     assert num is not None and "1875" not in num
-    swapped = D._swap_entity("Maria Lopez met Tom Berg in Oslo.", rng, ["Anna Karlsson", "Berlin"])
+    swapped = P._swap_entity("Maria Lopez met Tom Berg in Oslo.", rng, ["Anna Karlsson", "Berlin"])
     assert swapped is not None and swapped != "Maria Lopez met Tom Berg in Oslo."
     res = D.perturb("The company was founded in 1998.", rng, ["Oslo"])
     assert res is not None and res[0] != "The company was founded in 1998." and res[1] in (2, 3)

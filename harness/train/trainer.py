@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import time
 from collections.abc import Sequence
@@ -20,9 +19,9 @@ import numpy as np
 import torch
 import yaml
 from pydantic import BaseModel, Field
-from safetensors.torch import save_file
 
 from harness.models import embedded
+from harness.train.checkpoint import load_checkpoint, save_checkpoint, write_delta
 from harness.train.data import NOT_ENTAILMENT, Example, MixConfig, build_mix, read_jsonl
 from harness.train.lora import inject_lora, lora_modules, plain_name
 
@@ -282,67 +281,7 @@ def optimizer_and_schedule(n_items: int, groups: list[dict[str, Any]], train: Tr
     return steps_per_epoch, total, opt, sched
 
 
-# ------------------------------------------------------------------------------------- checkpoints
-def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-
-
-def save_checkpoint(path: Path, model: torch.nn.Module, opt: Any, sched: Any, step: int, elapsed: float,
-                    fingerprint: str) -> None:
-    """Atomic write (tmp + rename) so a kill mid-save never leaves a corrupt checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "step": step, "elapsed": elapsed, "fingerprint": fingerprint, "model": trainable_state(model),
-        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
-    }
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def _without_max_steps(fingerprint: str) -> str:
-    """A fingerprint with ``train.max_steps`` dropped (checkpoints written before it was left out carry it)."""
-    try:
-        dump = json.loads(fingerprint)
-    except json.JSONDecodeError:
-        return fingerprint
-    for holder in (dump, dump.get("config", {})):  # the NLI trainer's shape and the QA trainer's
-        if isinstance(holder, dict) and isinstance(holder.get("train"), dict):
-            holder["train"].pop("max_steps", None)
-    return json.dumps(dump, sort_keys=True)
-
-
-def load_checkpoint(path: Path, model: torch.nn.Module, opt: Any, sched: Any, fingerprint: str) -> tuple[int, float]:
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if _without_max_steps(state["fingerprint"]) != _without_max_steps(fingerprint):
-        raise RuntimeError(f"checkpoint {path} was made with a different config; delete it or use --no-resume")
-    missing = set(trainable_state(model)) - set(state["model"])
-    if missing:
-        raise RuntimeError(f"checkpoint {path} lacks {sorted(missing)[:3]}...")
-    model.load_state_dict(state["model"], strict=False)
-    opt.load_state_dict(state["optimizer"])
-    sched.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["rng"]["torch"])
-    np.random.set_state(state["rng"]["numpy"])
-    random.setstate(state["rng"]["python"])
-    return int(state["step"]), float(state["elapsed"])
-
-
 # ------------------------------------------------------------------------------------------ export
-def delta_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """What ships: LoRA factors (scale folded into B, fp16) + fully-trained small tensors (fp32)."""
-    out: dict[str, torch.Tensor] = {}
-    for name, mod in lora_modules(model).items():
-        a, b = mod.delta()
-        out[f"lora.{name}.A"] = a.to(torch.float16).contiguous()
-        out[f"lora.{name}.B"] = b.to(torch.float16).contiguous()
-    for name, p in model.named_parameters():
-        if p.requires_grad and "lora_" not in name:
-            out[f"full.{plain_name(name)}"] = p.detach().float().contiguous()
-    return out
-
-
 def export_delta(model: torch.nn.Module, cfg: Config, export_dir: Path, training: dict[str, Any]) -> Path:
     meta = {
         "format": embedded.DELTA_FORMAT, "version": cfg.output.version, "max_length": str(cfg.model.max_length),
@@ -351,17 +290,6 @@ def export_delta(model: torch.nn.Module, cfg: Config, export_dir: Path, training
         "training": json.dumps(training, sort_keys=True),
     }
     return write_delta(model, export_dir, meta)
-
-
-def write_delta(model: torch.nn.Module, export_dir: Path, meta: dict[str, str]) -> Path:
-    """The trainable tensors of ``model`` as ``export_dir/adapter.safetensors`` (atomic: tmp + rename)."""
-    export_dir.mkdir(parents=True, exist_ok=True)
-    path = export_dir / embedded.ADAPTER_FILE
-    tmp = path.with_suffix(".tmp")
-    save_file(delta_tensors(model), str(tmp), metadata=meta)
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
-    return path
 
 
 @torch.inference_mode()
