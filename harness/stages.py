@@ -163,8 +163,9 @@ class StageContext:
 
 
 def build_context(cfg: RunConfig, *, cache: Any = None, threads: int | None = None,
-                  progress: bool | None = None) -> StageContext:
-    """Resolve device and dtype, build every scorer and one engine (``cache``: an output cache or None)."""
+                  progress: bool | None = None, export_dir: str | None = None) -> StageContext:
+    """Resolve device and dtype, build every scorer and one engine (``cache``: an output cache or None;
+    ``export_dir``: where ONNX exports are kept, by default beside the output cache, else private)."""
     from harness.engine.device import bf16_emulated_warning, cpu_summary
 
     t = time.perf_counter()
@@ -175,8 +176,9 @@ def build_context(cfg: RunConfig, *, cache: Any = None, threads: int | None = No
         print(f"warning: {slow_bf16}", file=sys.stderr)
         info_warnings.append(slow_bf16)
     _seed(cfg.runtime.seed)
-    # Exported ONNX graphs are kept beside the output cache (and, like it, not used by Ray actors).
-    export_dir = str(Path(cfg.runtime.cache).parent / "onnx") if cache is not None and cfg.runtime.cache else None
+    # Exported ONNX graphs are kept beside the output cache (Ray actors are given a folder of their own).
+    if export_dir is None and cache is not None and cfg.runtime.cache:
+        export_dir = str(Path(cfg.runtime.cache).parent / "onnx")
     sctx = ScorerContext(device=device, dtype=dtype, backend=backend, export_dir=export_dir)
     scorers = [build_scorer(s, sctx) for s in cfg.scorers]
     engine = Engine(cfg.runtime.token_budget, cache=cache,

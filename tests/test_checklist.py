@@ -54,10 +54,12 @@ def test_a_random_model_fails_the_checklist(tiny_nli_dir: Path) -> None:
     assert sum(r.ok for r in results) <= len(results) // 2
 
 
-SHIPPED_PASSES = {"paraphrase", "negation", "number", "date", "added_detail"}
-"""Phenomena the shipped v0.3.0 passes (n=40: 90-95% of cases). It does not yet pass verbatim-in-context at
->= 0.8 (its P(entail) for a copied sentence is ~0.65-0.8), antonym verbs, entity swaps, role swaps or hedges
-(model card, "Behavioural checklist")."""
+SHIPPED_PASSES = {"paraphrase", "negation", "number", "date", "added_detail", "entity_swap"}
+"""Phenomena the shipped v0.3.0 passes with the default premise selection (n=40: 88-100% of cases; entity swaps
+since a copied sentence also meets itself alone, ``sentence_premises_above``). verbatim_in_5_sentences passes at
+82%, too close to the 80% bar to hold on every CPU's arithmetic, so it is not asserted. It does not pass
+verbatim-in-context at >= 0.8 reliably (a copied sentence scores ~0.81 even alone: the model's ceiling),
+antonym verbs (70%), role swaps or hedges (model card, "Behavioural checklist")."""
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ _pieces = st.sampled_from([
 ])
 _unicode = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 TEXTS = st.lists(st.one_of(_pieces, _unicode), max_size=40).map("".join)
-UNITS = st.sampled_from(["sentence", "window", "chunk", "document"])
+UNITS = st.sampled_from(["sentence", "window", "sentence+window", "chunk", "document"])
 
 
 def _well_formed(text: str, segs: list, *, disjoint: bool = True) -> None:

@@ -273,3 +273,32 @@ def test_best_overlap_is_the_largest_share_of_claim_words_in_one_unit() -> None:
     assert index.best_overlap(claim) == pytest.approx(expected) and 0 < expected < 1
     assert index.best_overlap("Completely unrelated sentence here.") == 0.0
     assert index.best_overlap("the of and") == 0.0  # no content words at all
+
+
+def test_sentence_premises_above_adds_the_copied_sentence_alone(tmp_path: Path, tiny_nli_dir: Path) -> None:
+    """A claim copied from one sentence of a window also meets that sentence without its neighbour (the
+    evidence is then the sentence itself); a paraphrase meets windows only."""
+    source = ("Shares in the bank fell sharply on Tuesday. Rain is expected in the north. "
+              "The feline dozed on the woven mat all afternoon. A cat owner said the harvest was poor.")
+    rewrite = "Shares in the bank fell sharply on Tuesday. A kitty napped on a rug."
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"id": "p", "source": source, "rewrite": rewrite}) + "\n")
+    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}", extra=NO_CHECKS)
+    rows = {}
+    for above in ("null", "0.67"):
+        out = tmp_path / f"s{above}"
+        assert main(["run", str(cfg), "--output", str(out), "--set", "scorers.0.premise_top_k=1",
+                     "--set", "scorers.0.premise_widen_below=null",
+                     "--set", f"scorers.0.sentence_premises_above={above}"]) == 0
+        rows[above] = sorted((c for c in _read(_run_folder(out))[2] if c.scorer == "nli"),
+                             key=lambda c: c.claim_index)
+    assert [c.detail["premises_scored"] for c in rows["null"]] == [1, 1]
+    copied, paraphrase = rows["0.67"]
+    assert copied.detail["premises_scored"] == 1 and copied.detail["sentences_alone"] == 1
+    assert paraphrase.detail["premises_scored"] == 1 and "sentences_alone" not in paraphrase.detail
+    first_window = rows["null"][0]
+    assert copied.score is not None and first_window.score is not None and copied.score >= first_window.score
+    ev = copied.evidence
+    assert ev is not None and source[ev.start:ev.end] == ev.text
+    if copied.score > first_window.score:  # the lone sentence won: it is the evidence, inside its window
+        assert ev.text == "Shares in the bank fell sharply on Tuesday." and ev.premise_index == 0

@@ -166,6 +166,7 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
                                                    seed=cfg.runtime.seed)
             timings["metrics"] = time.perf_counter() - t
             timings.update({k: v for k, v in merged["timings"].items()})
+            executor_info = info.pop("executor", None) or {"name": cfg.runtime.executor}
             timings.update(info)  # load_models (local), ray_init and ray_first_block (ray)
             timings["total"] = time.perf_counter() - t0
 
@@ -180,7 +181,8 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
                          for s in merged["scorers"]],
                 device=merged["device"], dtype=merged["dtype"], cpu=merged["cpu"],
                 timings={k: round(v, 3) for k, v in timings.items()},
-                counts={**merged["counts"], **resumed}, engine=merged["engine"], coverage=merged["coverage"],
+                counts={**merged["counts"], **resumed}, executor=executor_info, engine=merged["engine"],
+                coverage=merged["coverage"],
                 languages=merged["languages"], routes=merged["routes"], warnings=merged["warnings"],
                 reasons=merged["reasons"],
                 metrics=metrics, thresholds=thresholds,

@@ -8,6 +8,7 @@ The output cache is not used here (see docs/scaling.md).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import json
@@ -16,7 +17,9 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from harness.config import ConfigError, RunConfig
@@ -58,31 +61,153 @@ def check_address(address: str | None, timeout: float = ADDRESS_TIMEOUT_S) -> No
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
             pass
     except OSError as e:
-        shown = address if "@" not in address else address.split("://", 1)[0] + "://<redacted>@" + hostport
+        shown = redact(address)
         raise ConfigError(f"runtime.ray.address {shown}: no Ray cluster answers there ({e.strerror or e}; waited "
                           f"at most {timeout:.0f} s); start one with `ray start --head` or fix the address") from None
 
 
-class BlockScorer:
-    """A Ray Data actor: builds the scorers once from the config, then scores one block per call."""
+def redact(address: str) -> str:
+    """``address`` with any credentials (``user:secret@``) replaced, for messages and run.json."""
+    if "@" not in address:
+        return address
+    scheme, _, rest = address.rpartition("://")
+    return (scheme + "://" if scheme else "") + "<redacted>@" + rest.rsplit("@", 1)[-1]
 
-    def __init__(self, config_json: str, threads: int) -> None:
+
+NOISE_LOG = "harness-ray-{uid}.log"
+"""Under the temporary directory: what Ray's C++ core wrote to the terminal during a run (see _ray_noise_to_log)."""
+
+
+@contextlib.contextmanager
+def _ray_noise_to_log() -> Iterator[None]:
+    """Ray's C++ core writes straight to file descriptor 2 (the token-authentication notice at start, an E-level
+    "actor restart will fail" line for every actor whose constructor arguments sit in the object store, which
+    Ray Data's always do). Unless ``HARNESS_DEBUG`` is set, descriptor 2 points at :data:`NOISE_LOG` while Ray
+    runs, and Python's ``sys.stderr`` (the run's own lines, progress, errors) keeps writing to the terminal
+    through a copy of the original descriptor."""
+    if os.environ.get("HARNESS_DEBUG"):
+        yield
+        return
+    import tempfile
+
+    try:
+        python_on_fd2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # captured (pytest's capsys, a StringIO): not descriptor 2
+        python_on_fd2 = False
+    sys.stderr.flush()
+    saved = os.dup(2)
+    old_stderr = sys.stderr
+    path = os.path.join(tempfile.gettempdir(), NOISE_LOG.format(uid=os.getuid()))
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        if python_on_fd2:
+            sys.stderr = open(os.dup(saved), "w", buffering=1, encoding=old_stderr.encoding,  # noqa: SIM115
+                              errors=old_stderr.errors or "backslashreplace")
+        try:
+            yield
+        finally:
+            if python_on_fd2:
+                sys.stderr.close()
+                sys.stderr = old_stderr
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+class ActorLog:
+    """What the scoring actors did, kept by one small Ray actor the driver owns: each actor's (re)starts and
+    each block's start and finish. The driver reads it while blocks run (restart lines on stderr) and at the
+    end (run.json ``executor``: blocks per actor, busy and idle seconds, restarts)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.read = 0
+        self.in_flight: dict[str, int] = {}
+        self.actors: dict[str, dict[str, Any]] = {}
+
+    def started(self, actor: str, pid: int, node: str, restarted: bool, at: float) -> None:
+        row = self.actors.setdefault(actor, {"pid": pid, "node": node, "ready": at, "blocks": [], "busy_s": 0.0,
+                                             "restarts": 0})
+        row["pid"] = pid
+        if restarted:
+            row["restarts"] += 1
+            self.events.append({"event": "restart", "actor": actor, "pid": pid, "restarts": row["restarts"],
+                                "block": self.in_flight.get(actor)})
+
+    def block_started(self, actor: str, index: int) -> None:
+        self.in_flight[actor] = index
+
+    def block_finished(self, actor: str, index: int, seconds: float, at: float) -> None:
+        self.in_flight.pop(actor, None)
+        row = self.actors.get(actor)
+        if row is not None:
+            row["blocks"].append(index)
+            row["busy_s"] += seconds
+            row["last_finish"] = at
+
+    def new_events(self) -> list[dict[str, Any]]:
+        out = self.events[self.read:]
+        self.read = len(self.events)
+        return out
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        return self.actors
+
+
+class BlockScorer:
+    """A Ray Data actor: builds the scorers once from the config, then scores one block per call.
+
+    Its constructor arguments are plain values (the config as JSON, the thread count, the log's handle and an
+    export folder), so that Ray can rebuild a lost actor from them; a rebuilt actor tells the log it was
+    restarted, and keeps its ONNX export in ``export_dir`` (one per model and machine, found again by the
+    restarted actor) rather than in a private temporary folder that a killed process would leave behind."""
+
+    def __init__(self, config_json: str, threads: int, log: Any = None, export_dir: str | None = None) -> None:
+        import ray
+
         from harness.stages import build_context
 
+        rt = ray.get_runtime_context()
+        self.actor = rt.get_actor_id() or f"pid-{os.getpid()}"
+        self.log = log
+        if log is not None:
+            log.started.remote(self.actor, os.getpid(), rt.get_node_id(), rt.was_current_actor_reconstructed,
+                               time.time())
         self.cfg = RunConfig.model_validate_json(config_json)
-        self.ctx = build_context(self.cfg, cache=None, threads=threads, progress=False)
+        self.ctx = build_context(self.cfg, cache=None, threads=threads, progress=False,
+                                 export_dir=_usable_folder(export_dir))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         from harness import stages
 
         out: dict[str, list[Any]] = {"index": [], "result": []}
         for index, pairs_json in zip(batch["index"], batch["pairs"], strict=True):
+            t = time.perf_counter()
+            if self.log is not None:
+                self.log.block_started.remote(self.actor, int(index))
             pairs = [pair_from_json(d) for d in json.loads(str(pairs_json))]
             res = stages.score_block(self.ctx, pairs)
             out["index"].append(int(index))
             out["result"].append(json.dumps({"claims": res.claims, "pairs": res.pairs, "stats": res.stats},
                                             ensure_ascii=False, allow_nan=True))
+            if self.log is not None:
+                self.log.block_finished.remote(self.actor, int(index), time.perf_counter() - t, time.time())
         return out
+
+
+def _usable_folder(path: str | None) -> str:
+    """``path`` if this machine can create it (the driver's folder, on the driver's node), else a folder under
+    this machine's temporary directory: kept ONNX exports need a writable place on every node."""
+    import tempfile
+
+    for candidate in (path, os.path.join(tempfile.gettempdir(), f"harness-onnx-kept-{os.getuid()}")):
+        if candidate:
+            try:
+                os.makedirs(candidate, exist_ok=True)
+                if os.access(candidate, os.W_OK):
+                    return candidate
+            except OSError:
+                continue
+    return tempfile.mkdtemp(prefix="harness-onnx-kept-")
 
 
 _ERROR_LINE = re.compile(r"^(harness(?:\.\w+)*)\.(\w+): (.+)$")
@@ -147,7 +272,8 @@ def _pool(cfg: RunConfig, ray: Any, n_blocks: int) -> tuple[int, float, int]:
 def run_blocks(
     cfg: RunConfig, blocks: Iterable[Block], info: dict[str, Any]
 ) -> Iterator[tuple[Block, BlockOutput]]:
-    """Score ``blocks`` on Ray; yields (block, output) as blocks finish, in any order."""
+    """Score ``blocks`` on Ray; yields (block, output) as blocks finish, in any order. ``info`` receives the
+    timings ``ray_init`` and ``ray_first_block`` and, under ``executor``, what the actors did."""
     import ray
     import ray.data
 
@@ -156,37 +282,56 @@ def run_blocks(
     if first is None:  # every block was finished by an earlier run: no cluster needed
         return
 
-    if cfg.runtime.cache:
-        print(f"note: the ray executor does not use the output cache ({cfg.runtime.cache}); finished blocks "
-              "are skipped on a rerun instead", file=sys.stderr)
     t0 = time.perf_counter()
     _quiet(ray, show_progress=cfg.runtime.progress and sys.stderr.isatty())
+    with _ray_noise_to_log():
+        yield from _run_on_ray(ray, cfg, first, pending, info, t0)
+
+
+def _run_on_ray(ray: Any, cfg: RunConfig, first: Block, pending: Iterator[Block], info: dict[str, Any],
+                t0: float) -> Iterator[tuple[Block, BlockOutput]]:
+    rc = cfg.runtime.ray
     started = not ray.is_initialized()
     if started:
-        ray.init(address=cfg.runtime.ray.address, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING)
+        ray.init(address=rc.address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     info["ray_init"] = time.perf_counter() - t0
+    watcher: _Watcher | None = None
     try:
         # One object per block, put as the inputs are read: the driver keeps references, the object store
         # holds the texts (and spills them to disk when it is full).
         import pyarrow as pa
 
         todo: dict[int, Block] = {}
+        names: dict[int, str] = {}
         refs: list[Any] = []
         for b in itertools.chain([first], pending):
             todo[b.index] = b.without_pairs()
+            names[b.index] = (f"block {b.index} ({len(b.pairs)} pairs, ids {b.pairs[0].id!r}..{b.pairs[-1].id!r})"
+                              if b.pairs else f"block {b.index}")
             pairs = json.dumps([pair_to_json(p) for p in b.pairs], ensure_ascii=False)
             refs.append(ray.put(pa.table({"index": [b.index], "pairs": [pairs]})))
         actors, gpus, cpus = _pool(cfg, ray, len(todo))
+        log = ray.remote(num_cpus=0)(ActorLog).remote()
+        watcher = _Watcher(ray, log, names, rc.max_restarts)
+        export_dir = str(Path(cfg.runtime.cache).resolve().parent / "onnx") if cfg.runtime.cache else None
         ds = ray.data.from_arrow_refs(refs)
-        scored = ds.map_batches(
-            BlockScorer, fn_constructor_kwargs={"config_json": cfg.model_dump_json(), "threads": cpus},
-            # One block in flight per actor: Ray Data's default queues 2, so one actor ran two blocks back to
-            # back while another sat idle (issue 22); a block is minutes of model work, queueing saves nothing.
-            batch_size=1, batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
-            num_cpus=cpus, num_gpus=gpus or None,
-        )
+        with warnings.catch_warnings():  # Ray 2.60 deprecates ray_remote_args but names no max_restarts argument
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.*")
+            scored = ds.map_batches(
+                BlockScorer,
+                fn_constructor_kwargs={"config_json": cfg.model_dump_json(), "threads": cpus, "log": log,
+                                       "export_dir": export_dir},
+                # One block in flight per actor: Ray Data's default queues 2, so one actor ran two blocks back to
+                # back while another sat idle (issue 22); a block is minutes of model work, queueing saves nothing.
+                batch_size=1, batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
+                num_cpus=cpus, num_gpus=gpus or None,
+                # Ray Data restarts a dead actor and retries its block without limit by default: a block that
+                # always crashes its actor would loop forever. Bounded here, and each restart is reported.
+                max_restarts=rc.max_restarts, max_task_retries=rc.max_restarts,
+            )
+        watcher.start()
         rows_out = iter(scored.iter_rows())
         while True:
             try:
@@ -194,10 +339,93 @@ def run_blocks(
             except StopIteration:
                 break
             except Exception as e:  # Ray wraps the actor's exception; surface the harness error in one line
-                raise _unwrap(e) from e
+                watcher.stop()
+                raise watcher.explain(e) or _unwrap(e) from e
             info.setdefault("ray_first_block", time.perf_counter() - t0)
             res = json.loads(row["result"])
             yield todo[int(row["index"])], BlockOutput(res["claims"], res["pairs"], res["stats"])
+        watcher.stop()
+        info["executor"] = _executor_record(cfg, actors, gpus, cpus, watcher.summary())
     finally:
+        if watcher is not None:
+            watcher.stop()
         if started:
             ray.shutdown()
+
+
+class _Watcher:
+    """Reads the :class:`ActorLog` every half second on a thread of the driver and prints each actor restart
+    (``ray: ...`` on stderr) as it happens, so a flaky node is seen, not just survived."""
+
+    def __init__(self, ray: Any, log: Any, names: dict[int, str], max_restarts: int) -> None:
+        import threading
+
+        self.ray, self.log, self.names, self.max_restarts = ray, log, names, max_restarts
+        self.restarts: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="harness-ray-watcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.poll()
+
+    def poll(self) -> None:
+        try:
+            events = self.ray.get(self.log.new_events.remote(), timeout=30)
+        except Exception:  # the cluster is going away: the main thread reports why
+            return
+        for ev in events:
+            self.restarts.append(ev)
+            where = self.names.get(ev["block"], f"block {ev['block']}") if ev["block"] is not None else "no block"
+            print(f"ray: a scoring actor died while scoring {where} and was restarted ({ev['restarts']} of at most "
+                  f"{self.max_restarts}, runtime.ray.max_restarts); the block is scored again", file=sys.stderr)
+
+    def stop(self) -> None:
+        if not self._stop.is_set():
+            self._stop.set()
+            if self._thread.is_alive():
+                self._thread.join(timeout=5)
+            self.poll()
+
+    def explain(self, e: BaseException) -> BaseException | None:
+        """One line for a run that failed because an actor died more often than allowed (else None)."""
+        if not self.restarts:  # no actor died mid-block: an actor that cannot even start is _unwrap's case
+            return None
+        try:
+            in_flight = self.ray.get(self.log.summary.remote(), timeout=10)
+        except Exception:
+            in_flight = {}
+        blocks = [ev["block"] for ev in self.restarts if ev["block"] is not None]
+        block = blocks[-1] if blocks else None
+        where = self.names.get(block, f"block {block}") if block is not None else "a block"
+        n = max((a.get("restarts", 0) for a in in_flight.values()), default=0)
+        return RuntimeError(f"scoring on Ray failed: a scoring actor died {n + 1} time(s) while scoring {where} "
+                            f"(runtime.ray.max_restarts {self.max_restarts}); a block that kills its actor every "
+                            "time needs a look (memory? the worker logs: /tmp/ray/session_latest/logs)")
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        try:
+            out: dict[str, dict[str, Any]] = self.ray.get(self.log.summary.remote(), timeout=30)
+            return out
+        except Exception:
+            return {}
+
+
+def _executor_record(cfg: RunConfig, actors: int, gpus: float, cpus: int,
+                     seen: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """run.json ``executor`` for a Ray run: the pool, the address (credentials redacted) and per actor the
+    blocks it scored, its busy seconds and its idle seconds (ready, without a block, while another actor still
+    scored one: from its start to the last block's end, minus its busy time)."""
+    end = max((a.get("last_finish", a["ready"]) for a in seen.values()), default=0.0)
+    per_actor = []
+    for n, (_, a) in enumerate(sorted(seen.items(), key=lambda kv: kv[1]["ready"])):
+        idle = max(0.0, end - a["ready"] - a["busy_s"])
+        per_actor.append({"actor": n, "node": a["node"][:12], "blocks": sorted(a["blocks"]),
+                          "busy_s": round(a["busy_s"], 3), "idle_s": round(idle, 3), "restarts": a["restarts"]})
+    return {"name": "ray", "address": redact(cfg.runtime.ray.address) if cfg.runtime.ray.address else "local",
+            "actors": actors, "cpus_per_actor": cpus, "gpus_per_actor": gpus,
+            "max_restarts": cfg.runtime.ray.max_restarts,
+            "actor_restarts": sum(a["restarts"] for a in per_actor), "per_actor": per_actor}

@@ -177,6 +177,10 @@ class RunRecord(_Row):
     timings: dict[str, float] = Field(default_factory=dict)
     """Seconds per stage: load, segment, score, aggregate, total."""
     counts: dict[str, int] = Field(default_factory=dict)
+    executor: dict[str, Any] = Field(default_factory=dict)
+    """How the blocks were scored: ``name`` (``local`` or ``ray``); for Ray also the cluster ``address``
+    (credentials redacted), ``actors``, ``max_restarts``, ``actor_restarts`` and ``per_actor`` (blocks scored,
+    busy and idle seconds, restarts). Empty for runs recorded before this field existed."""
     engine: dict[str, Any] = Field(default_factory=dict)
     """Engine counters: inputs, unique, cache hits, forward calls, real/padded tokens."""
     coverage: dict[str, float] = Field(default_factory=dict)

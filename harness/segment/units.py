@@ -100,15 +100,19 @@ def fit_to_limit(text: str, unit: Segment, max_tokens: int, count_tokens: CountT
     pieces: list[Segment] = []
     if len(sents) > 1:
         group: list[Segment] = []
+        # The first piece starts where the unit does: text the splitter skips before the first sentence (a list
+        # marker after a no-break space, which the source-level coverage counts as content) is never dropped.
         for s in sents:
             cand = [*group, s]
             if group and count_tokens(unit.text[cand[0].start:cand[-1].end]) > max_tokens:
-                pieces.append(_offset(unit, group[0].start, group[-1].end))
+                pieces.append(_offset(unit, 0 if not pieces else group[0].start, group[-1].end))
                 group = [s]
             else:
                 group = cand
         if group:
-            pieces.append(_offset(unit, group[0].start, group[-1].end))
+            pieces.append(_offset(unit, 0 if not pieces else group[0].start, group[-1].end))
+        if len(pieces) == 1:  # the sentences did not divide it: words will
+            return _word_windows(text, unit, max_tokens, count_tokens)
         out: list[Segment] = []
         for p in pieces:
             out.extend(fit_to_limit(text, p, max_tokens, count_tokens) if count_tokens(p.text) > max_tokens

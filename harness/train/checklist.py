@@ -193,9 +193,11 @@ def make_cases(n: int = 40, seed: int = 0) -> list[Case]:
 
 # ----------------------------------------------------------------------------------------------- scoring
 def score_claims(items: Sequence[tuple[str, str]], model: dict[str, Any] | None = None,
-                 threads: int | None = None, scorer: dict[str, Any] | None = None) -> list[float]:
+                 threads: int | None = None, scorer: dict[str, Any] | None = None,
+                 premises: dict[str, Any] | None = None) -> list[float]:
     """Claim score of each (source, claim) through the real scoring path: a one-claim rewrite per pair,
-    segmented and scored by an ``nli`` scorer (default config, ``model`` overriding the embedded model)."""
+    segmented and scored by an ``nli`` scorer (default config, ``model`` overriding the embedded model,
+    ``premises`` the premise units, e.g. ``{"unit": "sentence+window"}``)."""
     from harness.config import RunConfig
     from harness.stages import build_context, score_block
     from harness.types import Pair
@@ -206,7 +208,7 @@ def score_claims(items: Sequence[tuple[str, str]], model: dict[str, Any] | None 
         "data": [{"name": "checklist", "type": "jsonl", "path": "checklist.jsonl"}],
         "scorers": [nli],
         "checks": {"claim_worthiness": False, "quotes": False, "off_topic": False},
-        "segmentation": {"claims": "whole"},
+        "segmentation": {"claims": "whole", **({"premises": premises} if premises else {})},
         "runtime": {"progress": False},
     })
     ctx = build_context(cfg, cache=None, threads=threads, progress=False)
@@ -255,12 +257,14 @@ def evaluate(cases: Sequence[Case], scores: Sequence[float]) -> list[PhenomenonR
 
 
 def run_checklist(n: int = 40, seed: int = 0, model: dict[str, Any] | None = None,
-                  threads: int | None = None, scorer: dict[str, Any] | None = None) -> list[PhenomenonResult]:
+                  threads: int | None = None, scorer: dict[str, Any] | None = None,
+                  premises: dict[str, Any] | None = None) -> list[PhenomenonResult]:
     cases = make_cases(n, seed)
     items = [(c.source, c.claim) for c in cases]
     # edits after all originals, in case order: evaluate() reads them back the same way
     items += [(c.source, c.edited or c.claim) for c in _edit_order(cases)]  # _edit_order: edited is set
-    return evaluate(cases, score_claims(items, model=model, threads=threads, scorer=scorer))
+    return evaluate(cases, score_claims(items, model=model, threads=threads, scorer=scorer,
+                                             premises=premises))
 
 
 def _edit_order(cases: Sequence[Case]) -> list[Case]:
@@ -291,9 +295,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=40, help="cases per phenomenon")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--premise-unit", default=None, help="segmentation.premises.unit (default: the config's)")
     ap.add_argument("--json", default=None, help="write the results here as JSON")
     args = ap.parse_args(argv)
-    results = run_checklist(args.n, args.seed, model={"id": args.model}, threads=args.threads)
+    results = run_checklist(args.n, args.seed, model={"id": args.model}, threads=args.threads,
+                            premises={"unit": args.premise_unit} if args.premise_unit else None)
     print(format_table(results))
     n_ok = sum(r.ok for r in results)
     print(f"\n{n_ok}/{len(results)} phenomena pass (a phenomenon passes at >= {PASS_RATE:.0%} of its cases)")
