@@ -69,6 +69,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.no_cache:
         overrides.append("runtime.cache=null")
     cfg = load_config(args.config, overrides)
+    # what a Ctrl-C may promise: the Ray executor reuses finished blocks but keeps no output cache
+    args.cache_kept = cfg.runtime.cache is not None and cfg.runtime.executor == "local"
     thresholds = None
     if args.thresholds_from:
         from harness.evaluation import thresholds_from
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         done = ""
         if getattr(args, "command", None) == "run":
             done = ": no run folder was written; blocks finished so far are kept and a rerun resumes from them"
-            if not getattr(args, "no_cache", False):
+            if getattr(args, "cache_kept", not getattr(args, "no_cache", False)):
                 done += ", and model outputs computed so far are in the cache for it to reuse"
         what = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
         return _fail(f"{what}{done}", EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED)

@@ -601,3 +601,24 @@ def test_validate_refuses_the_ray_executor_without_ray(tmp_path: Path, capsys: p
     cfg, _ = _rows(ROW)(tmp_path)
     assert main(["validate", str(cfg), "--set", "runtime.executor=ray"]) == 2
     assert "harness[ray]" in capsys.readouterr().err
+
+
+def test_ctrl_c_under_ray_does_not_promise_a_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """The Ray executor keeps finished blocks but no output cache: the Ctrl-C line says only what is kept."""
+    import harness.pipeline
+
+    f = tmp_path / "d.jsonl"
+    f.write_text(json.dumps({"id": "1", "source": "A cat sat.", "rewrite": "A cat sat."}) + "\n")
+    cfg = _config(tmp_path, {"name": "d", "type": "jsonl", "path": str(f)},
+                  extra={"runtime": {"cache": str(tmp_path / "cache.sqlite"), "progress": False}})
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(harness.pipeline, "run", interrupted)
+    for executor, says_cache in (("local", True), ("ray", False)):
+        assert main(["run", str(cfg), "--output", str(tmp_path / "o"), "--set", f"runtime.executor={executor}"]) == 130
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert last.startswith("error: interrupted") and "rerun resumes" in last
+        assert ("cache" in last) == says_cache, (executor, last)

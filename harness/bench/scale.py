@@ -8,7 +8,9 @@ peak RSS comes from the kernel (``wait4``); the ratio largest/smallest must stay
 grow with the number of pairs).
 
 ``python -m harness.bench.scale executors --pairs 2000``: the same run with ``runtime.executor`` local and
-ray (a local Ray instance started by the run, as a user would), pairs/s and the Ray overhead in percent.
+ray (a local Ray instance started by the run, as a user would), pairs/s and the Ray overhead in percent; per
+Ray run the blocks, busy and idle seconds of each actor (from run.json ``executor``), and the throughput of the
+widest pool over the narrowest (``--actors 1 2``).
 
 Both print a table and write JSON (``--json FILE``). Numbers depend on the machine and its load: rerun them.
 """
@@ -89,7 +91,8 @@ def _run(cfg: Path, out: Path) -> dict[str, Any]:
     (folder,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
     record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     return {"wall_s": round(wall, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-            "pairs": record["counts"]["pairs"], "timings": record["timings"], "folder": str(folder)}
+            "pairs": record["counts"]["pairs"], "timings": record["timings"], "folder": str(folder),
+            "executor": record.get("executor", {})}
 
 
 def bench_rss(sizes: list[int], block_pairs: int, work: Path) -> dict[str, Any]:
@@ -118,13 +121,25 @@ def bench_executors(n: int, block_pairs: int, actors: list[int], work: Path, sco
         for f in ("claims.jsonl", "pairs.jsonl"):
             same &= (Path(r["folder"]) / f).read_bytes() == (Path(local["folder"]) / f).read_bytes()
         overhead = (r["wall_s"] - local["wall_s"]) / local["wall_s"] * 100
+        per_actor = r["executor"].get("per_actor", [])
         rows.append({"executor": "ray", "actors": a, "wall_s": r["wall_s"], "pairs_per_s": round(n / r["wall_s"], 1),
-                     "timings": r["timings"], "overhead_pct": round(overhead, 1)})
+                     "timings": r["timings"], "overhead_pct": round(overhead, 1), "per_actor": per_actor,
+                     "actors_busy": sum(1 for x in per_actor if x["blocks"])})
         print(f"ray ({a} actors) {n / r['wall_s']:8.1f} pairs/s  ({r['wall_s']} s)  overhead {overhead:+.1f} %",
               flush=True)
+        for x in per_actor:  # did every actor work to the end? (one block in flight per actor)
+            print(f"    actor {x['actor']}: {len(x['blocks'])} blocks, busy {x['busy_s']:.1f} s, idle "
+                  f"{x['idle_s']:.1f} s, restarts {x['restarts']}", flush=True)
+    ray_rows = [r for r in rows if r["executor"] == "ray"]
+    if len(ray_rows) > 1:  # throughput of the widest pool over the narrowest: what adding actors bought
+        lo, hi = min(ray_rows, key=lambda r: r["actors"]), max(ray_rows, key=lambda r: r["actors"])
+        speedup = round(hi["pairs_per_s"] / lo["pairs_per_s"], 2)
+        print(f"ray {hi['actors']} actors / {lo['actors']} actor(s): {speedup}x pairs/s")
+    else:
+        speedup = None
     print(f"ray files identical to local: {same}")
     return {"pairs": n, "block_pairs": block_pairs, "scorer": scorer, "threads": threads, "rows": rows,
-            "identical": same, "target_overhead_pct": 15}
+            "identical": same, "target_overhead_pct": 15, "actor_speedup": speedup}
 
 
 def main(argv: list[str] | None = None) -> int:
