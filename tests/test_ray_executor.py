@@ -173,3 +173,25 @@ def test_resources_the_cluster_cannot_give_are_refused() -> None:
     with pytest.raises(ConfigError, match="actors 3"):
         _pool(cfg(ray={"actors": 3}), FakeRay, 4)
     assert _pool(cfg(), FakeRay, 4) == (2, 0.0, 1)
+
+
+def test_run_fails_in_bounded_time_when_no_actor_can_start(
+        tmp_path: Path, tiny_nli_dir: Path, ray_cluster: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The cluster has the CPUs in total, but another job holds them: waiting is bounded, and said."""
+
+    @ray.remote(num_cpus=2)
+    class Squatter:
+        def ready(self) -> bool:
+            return True
+
+    squatter = Squatter.remote()  # type: ignore[attr-defined]
+    ray.get(squatter.ready.remote())
+    try:
+        data = write_pairs(tmp_path / "d.jsonl", 6)
+        cfg = write_config(tmp_path, data, model_dir=tiny_nli_dir)
+        code = main(["run", str(cfg), "--output", str(tmp_path / "out"), "--set", "runtime.executor=ray",
+                     "--set", "runtime.ray.actors=1", "--set", "runtime.ray.actor_start_timeout_s=5"])
+    finally:
+        ray.kill(squatter)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 1 and "did not start within 5 s" in last and "0 CPU(s)" in last, last

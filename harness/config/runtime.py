@@ -28,6 +28,11 @@ class RayConfig(_Strict):
     """Times a scoring actor that died (killed, out of memory, a crashing block) is restarted, and times its
     in-flight block is retried, before the run fails with the block named; each restart is printed and
     counted in run.json (``executor.actor_restarts``). 0: the first death fails the run."""
+    actor_start_timeout_s: float = Field(default=600.0, gt=0)
+    """Seconds the run waits for its scoring actors to be ready (started, scorers built) before it fails with
+    one line: the cluster's CPUs or GPUs are held by other jobs, its nodes cannot start workers, or the models
+    load slower than this (the cluster's total resources are checked before submitting; what is free is only
+    known by waiting). Ray Data alone waits forever."""
 
 
 class RuntimeConfig(_Strict):

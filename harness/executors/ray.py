@@ -13,6 +13,7 @@ import importlib
 import itertools
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -177,13 +178,15 @@ class BlockScorer:
                                  export_dir=_usable_folder(export_dir))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
+        import ray
+
         from harness import stages
 
         out: dict[str, list[Any]] = {"index": [], "result": []}
         for index, pairs_json in zip(batch["index"], batch["pairs"], strict=True):
             t = time.perf_counter()
-            if self.log is not None:
-                self.log.block_started.remote(self.actor, int(index))
+            if self.log is not None:  # waited for: if this block kills the actor, the log must know which
+                ray.get(self.log.block_started.remote(self.actor, int(index)))
             pairs = [pair_from_json(d) for d in json.loads(str(pairs_json))]
             res = stages.score_block(self.ctx, pairs)
             out["index"].append(int(index))
@@ -314,6 +317,9 @@ def _run_on_ray(ray: Any, cfg: RunConfig, first: Block, pending: Iterator[Block]
         log = ray.remote(num_cpus=0)(ActorLog).remote()
         watcher = _Watcher(ray, log, names, rc.max_restarts)
         export_dir = str(Path(cfg.runtime.cache).resolve().parent / "onnx") if cfg.runtime.cache else None
+        # Ray waits without limit for resources other jobs hold (Ray Data's own tasks and actors alike): bounded
+        _wait_for_free(ray, cpus, gpus, actors, rc.actor_start_timeout_s)
+        ray.data.DataContext.get_current().wait_for_min_actors_s = max(1, math.ceil(rc.actor_start_timeout_s))
         ds = ray.data.from_arrow_refs(refs)
         with warnings.catch_warnings():  # Ray 2.60 deprecates ray_remote_args but names no max_restarts argument
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -338,6 +344,9 @@ def _run_on_ray(ray: Any, cfg: RunConfig, first: Block, pending: Iterator[Block]
                 row = next(rows_out)
             except StopIteration:
                 break
+            except ray.exceptions.GetTimeoutError as e:  # DataContext.wait_for_min_actors_s ran out
+                watcher.stop()
+                raise _start_timeout(ray, cpus, gpus, actors, rc.actor_start_timeout_s) from e
             except Exception as e:  # Ray wraps the actor's exception; surface the harness error in one line
                 watcher.stop()
                 raise watcher.explain(e) or _unwrap(e) from e
@@ -351,6 +360,28 @@ def _run_on_ray(ray: Any, cfg: RunConfig, first: Block, pending: Iterator[Block]
             watcher.stop()
         if started:
             ray.shutdown()
+
+
+def _start_timeout(ray: Any, cpus: int, gpus: float, actors: int, timeout: float) -> RuntimeError:
+    free = ray.available_resources()
+    return RuntimeError(
+        f"scoring on Ray failed: the {actors} scoring actor(s) did not start within {timeout:g} s "
+        f"(runtime.ray.actor_start_timeout_s); each needs {cpus} CPU(s)" + (f" and {gpus:g} GPU(s)" if gpus else "")
+        + f", the cluster has {float(free.get('CPU', 0)):g} CPU(s) and {float(free.get('GPU', 0)):g} GPU(s) free: "
+        "other jobs hold them, its nodes cannot start workers, or the models load slower than that")
+
+
+def _wait_for_free(ray: Any, cpus: int, gpus: float, actors: int, timeout: float) -> None:
+    """Wait (at most ``timeout`` s) until the cluster has one actor's CPUs and GPUs free: the pool's first task
+    (Ray Data reads the blocks' metadata with one) and first actor must be able to start, or Ray waits forever."""
+    deadline = time.monotonic() + timeout
+    while True:
+        free = ray.available_resources()
+        if float(free.get("CPU", 0)) >= max(1, cpus) and float(free.get("GPU", 0)) >= gpus:
+            return
+        if time.monotonic() >= deadline:
+            raise _start_timeout(ray, cpus, gpus, actors, timeout)
+        time.sleep(0.5)  # a poll of the cluster's free resources, not a wait for a result
 
 
 class _Watcher:
