@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from harness.models import embedded
+from harness.models.errors import ModelUnavailableError
 
 __all__ = [
     "CLOZE_CONTEXT_WORDS",
@@ -88,9 +89,8 @@ def load_embedded_qa(
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Verified base + the QA delta -> (model in eval mode, tokenizer, info). Never touches the network.
 
-    Raises :class:`harness.models.loading.ModelUnavailableError` (one line, with the training command) when
+    Raises :class:`harness.models.errors.ModelUnavailableError` (one line, with the training command) when
     the adapter has not been trained yet, or when the delta file holds another task's weights."""
-    from harness.models.loading import ModelUnavailableError
 
     directory = EMBEDDED_QA_DIR if directory is None else Path(directory)
     adapter = directory / embedded.ADAPTER_FILE

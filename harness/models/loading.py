@@ -17,6 +17,7 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 from harness.config import ModelConfig
+from harness.models.errors import ModelUnavailableError
 from harness.results.schema import ModelInfo
 
 __all__ = [
@@ -61,10 +62,6 @@ def _remote_code_note(folder: Path) -> str:
         return ("; its config.json asks for the model's own Python code (auto_map), which harness never runs "
                 "(trust_remote_code stays off): use a model with a built-in transformers architecture")
     return ""
-
-
-class ModelUnavailableError(RuntimeError):
-    """A model that cannot be loaded here; the message is one line saying which and how to provide it."""
 
 
 @dataclass(frozen=True)
