@@ -36,20 +36,22 @@ WORDS: tuple[str, ...] = tuple(
 
 
 def build_tiny_tokenizer(vocab_size: int = 600) -> Any:
-    """A BERT-style fast tokenizer ([CLS] a [SEP] b [SEP], token types 0/1) trained on :data:`WORDS`."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    """A BERT-style fast tokenizer ([CLS] a [SEP] b [SEP], token types 0/1) over :data:`WORDS`.
+
+    The vocabulary is written out, not trained: the special tokens, every word of :data:`WORDS` whole, then
+    single characters and their ``##`` continuations (so any text tokenizes), at most ``vocab_size`` entries.
+    The same in every process (a trained WordPiece vocabulary broke ties differently per process, so two
+    processes built different "tiny-bert-seed0" models under one cache key)."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    chars = list(dict.fromkeys(string.ascii_lowercase + string.digits + string.punctuation))
+    tokens = [*specials, *dict.fromkeys(w.lower() for w in WORDS), *chars, *(f"##{c}" for c in chars)]
+    tokens = list(dict.fromkeys(tokens))[:vocab_size]
+    tok = Tokenizer(models.WordPiece(vocab={t: i for i, t in enumerate(tokens)}, unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=specials,
-        initial_alphabet=list(string.ascii_lowercase + string.digits + string.punctuation), show_progress=False,
-    )
-    corpus = [" ".join(WORDS[i : i + 12]) + " ." for i in range(0, len(WORDS), 3)]
-    tok.train_from_iterator(corpus * 3, trainer=trainer)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
