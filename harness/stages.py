@@ -111,6 +111,9 @@ def _language_gaps(
 
 
 def _language_advice(s: dict[str, Any]) -> str:
+    if s.get("type") == "qa":  # its answers are spans of the source, compared with the claim's own words
+        return (f"{s['name']} compares answers taken from the source with the claim's, which cannot match across "
+                "languages; an nli scorer with routing.cross_lingual on judges these pairs (configs/nli_qa.yaml).")
     if not s.get("cross_lingual", True):
         return f"{s['name']} compares words, which cannot match across languages; model scorers carry these pairs."
     return ("Use a model that declares these languages (configs/multilingual.yaml), or keep routing.cross_lingual "

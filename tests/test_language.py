@@ -115,3 +115,18 @@ def test_unreadable_languages_are_unverified_and_counted_nowhere(tmp_path: Path,
                                                                           "language_unscored"}
     warning = [w for w in rec.warnings if w.startswith("LANGUAGE: nli")]
     assert len(warning) == 1 and "fi->en" in warning[0] and "fi->fi" in warning[0]
+
+
+def test_language_warning_advises_what_fits_the_scorer() -> None:
+    """The QA scorer is told where its pairs go (nli + cross-lingual), not to pick a multilingual model."""
+    from harness.stages import language_warnings
+
+    gap = {"combos": {"de->en": 3}, "reasons": ["cross_lingual_unscored"]}
+    stats = {"scorers": [{"name": "qa", "type": "qa", "languages": ["en"]},
+                         {"name": "nli", "type": "nli", "languages": ["en"]},
+                         {"name": "overlap", "type": "overlap", "cross_lingual": False, "languages": None}],
+             "language_gaps": {"qa": gap, "nli": gap, "overlap": gap}, "counts": {"pairs": 5}}
+    qa, nli, overlap = language_warnings(stats)
+    assert "configs/nli_qa.yaml" in qa and "multilingual.yaml" not in qa
+    assert "configs/multilingual.yaml" in nli
+    assert "compares words" in overlap
