@@ -163,22 +163,8 @@ def load_model(cfg: ModelConfig, task: Task, dtype: str = "fp32", device: str = 
     import torch
 
     torch_dtype = getattr(torch, DTYPES[dtype])
-    if cfg.id == "embedded-qa":
-        return _load_embedded_qa(cfg, task, torch_dtype, device)
-    if cfg.id == "embedded":
-        if task != "classification":
-            raise ModelUnavailableError("the embedded model is an NLI classifier; for question answering use "
-                                        "id: embedded-qa, for question generation a seq2seq model id")
-        from harness.models.embedded import load_embedded
-
-        model, tokenizer, meta = load_embedded(dtype=torch_dtype)
-        info = ModelInfo(
-            role="nli", id="embedded", revision=str(meta.get("version")),
-            weight_sha256=meta.get("adapter_sha256"), weights_format="safetensors",
-            languages=list(cfg.languages or ("en",)),
-            labels={str(k): v for k, v in model.config.id2label.items()},
-        )
-        return LoadedModel(model.to(device).eval(), tokenizer, info)
+    if cfg.id in _SHIPPED:
+        return _load_shipped(cfg, task, torch_dtype, device)
 
     source, local_only = resolve_source(cfg, task=task)
     from transformers import AutoTokenizer
@@ -211,18 +197,33 @@ def load_model(cfg: ModelConfig, task: Task, dtype: str = "fp32", device: str = 
     return LoadedModel(model.to(device).eval(), tokenizer, info)
 
 
-def _load_embedded_qa(cfg: ModelConfig, task: Task, torch_dtype: Any, device: str) -> LoadedModel:
-    """The shipped extractive QA model (base package + delta); one-line error when it is not trained yet."""
-    if task != "question_answering":
-        raise ModelUnavailableError("embedded-qa is an extractive QA model; use it as "
-                                    "models.question_answering (for NLI use id: embedded)")
-    from harness.models.embedded_qa import load_embedded_qa
+_SHIPPED: dict[str, tuple[str, str, str]] = {
+    "embedded": ("classification", "nli", "the embedded model is an NLI classifier; for question answering use "
+                 "id: embedded-qa, for question generation a seq2seq model id"),
+    "embedded-qa": ("question_answering", "question_answering", "embedded-qa is an extractive QA model; use it as "
+                    "models.question_answering (for NLI use id: embedded)"),
+}
+"""Models shipped inside the package (base package + delta): id -> (task, role, error for any other task)."""
 
-    model, tokenizer, meta = load_embedded_qa(dtype=torch_dtype)
+
+def _load_shipped(cfg: ModelConfig, task: Task, torch_dtype: Any, device: str) -> LoadedModel:
+    """A shipped model (one-line error when asked for another task, or when the QA delta is not trained yet)."""
+    want, role, wrong_task = _SHIPPED[cfg.id]
+    if task != want:
+        raise ModelUnavailableError(wrong_task)
+    if cfg.id == "embedded":
+        from harness.models.embedded import load_embedded
+
+        model, tokenizer, meta = load_embedded(dtype=torch_dtype)
+    else:
+        from harness.models.embedded_qa import load_embedded_qa
+
+        model, tokenizer, meta = load_embedded_qa(dtype=torch_dtype)
     info = ModelInfo(
-        role="question_answering", id="embedded-qa", revision=str(meta.get("version")),
+        role=role, id=cfg.id, revision=str(meta.get("version")),
         weight_sha256=meta.get("adapter_sha256"), weights_format="safetensors",
-        languages=list(cfg.languages or ("en",)), labels={},
+        languages=list(cfg.languages or ("en",)),
+        labels={str(k): v for k, v in model.config.id2label.items()} if role == "nli" else {},
     )
     return LoadedModel(model.to(device).eval(), tokenizer, info)
 

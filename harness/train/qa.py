@@ -53,6 +53,7 @@ from harness.train.trainer import (
     TrainCfg,
     epoch_batches,
     optimizer_and_schedule,
+    optimizer_step,
     pad_batch,
     resolve,
     train_only_delta,
@@ -323,11 +324,7 @@ def run_qa_training(config_path: str | Path, *, resume: bool = True, stop_after:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.train.bf16):
             out = model(**batch)
         loss = span_loss(out.start_logits, out.end_logits, batch["attention_mask"], starts, ends)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.train.grad_clip)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
+        optimizer_step(model, loss, opt, sched, cfg.train.grad_clip)
         step += 1
         run_loss += loss.item()
         run_n += 1

@@ -281,6 +281,15 @@ def optimizer_and_schedule(n_items: int, groups: list[dict[str, Any]], train: Tr
     return steps_per_epoch, total, opt, sched
 
 
+def optimizer_step(model: torch.nn.Module, loss: torch.Tensor, opt: Any, sched: Any, grad_clip: float) -> None:
+    """One update from ``loss``: backward, clip the trainable gradients, step the optimizer and the schedule."""
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], grad_clip)
+    opt.step()
+    sched.step()
+    opt.zero_grad(set_to_none=True)
+
+
 # ------------------------------------------------------------------------------------------ export
 def export_delta(model: torch.nn.Module, cfg: Config, export_dir: Path, training: dict[str, Any]) -> Path:
     meta = {
@@ -411,11 +420,7 @@ def run_training(
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.train.bf16):
                 logits = model(**batch).logits
             loss = nli_loss(logits, labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.train.grad_clip)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
+            optimizer_step(model, loss, opt, sched, cfg.train.grad_clip)
             step += 1
             run_loss += loss.item()
             run_n += 1
