@@ -162,7 +162,7 @@ class BlockScorer:
     restarted, and keeps its ONNX export in ``export_dir`` (one per model and machine, found again by the
     restarted actor) rather than in a private temporary folder that a killed process would leave behind."""
 
-    def __init__(self, config_json: str, threads: int, log: Any = None, export_dir: str | None = None) -> None:
+    def __init__(self, config_json: str, threads: int, log: Any, export_dir: str | None) -> None:
         import ray
 
         from harness.stages import build_context
@@ -170,9 +170,8 @@ class BlockScorer:
         rt = ray.get_runtime_context()
         self.actor = rt.get_actor_id() or f"pid-{os.getpid()}"
         self.log = log
-        if log is not None:
-            log.started.remote(self.actor, os.getpid(), rt.get_node_id(), rt.was_current_actor_reconstructed,
-                               time.time())
+        log.started.remote(self.actor, os.getpid(), rt.get_node_id(), rt.was_current_actor_reconstructed,
+                           time.time())
         self.cfg = RunConfig.model_validate_json(config_json)
         self.ctx = build_context(self.cfg, cache=None, threads=threads, progress=False,
                                  export_dir=_usable_folder(export_dir))
@@ -185,15 +184,14 @@ class BlockScorer:
         out: dict[str, list[Any]] = {"index": [], "result": []}
         for index, pairs_json in zip(batch["index"], batch["pairs"], strict=True):
             t = time.perf_counter()
-            if self.log is not None:  # waited for: if this block kills the actor, the log must know which
-                ray.get(self.log.block_started.remote(self.actor, int(index)))
+            # waited for: if this block kills the actor, the log must know which block it was
+            ray.get(self.log.block_started.remote(self.actor, int(index)))
             pairs = [pair_from_json(d) for d in json.loads(str(pairs_json))]
             res = stages.score_block(self.ctx, pairs)
             out["index"].append(int(index))
             out["result"].append(json.dumps({"claims": res.claims, "pairs": res.pairs, "stats": res.stats},
                                             ensure_ascii=False, allow_nan=True))
-            if self.log is not None:
-                self.log.block_finished.remote(self.actor, int(index), time.perf_counter() - t, time.time())
+            self.log.block_finished.remote(self.actor, int(index), time.perf_counter() - t, time.time())
         return out
 
 
@@ -425,14 +423,10 @@ class _Watcher:
         """One line for a run that failed because an actor died more often than allowed (else None)."""
         if not self.restarts:  # no actor died mid-block: an actor that cannot even start is _unwrap's case
             return None
-        try:
-            in_flight = self.ray.get(self.log.summary.remote(), timeout=10)
-        except Exception:
-            in_flight = {}
         blocks = [ev["block"] for ev in self.restarts if ev["block"] is not None]
         block = blocks[-1] if blocks else None
         where = self.names.get(block, f"block {block}") if block is not None else "a block"
-        n = max((a.get("restarts", 0) for a in in_flight.values()), default=0)
+        n = max(ev["restarts"] for ev in self.restarts)  # the last death was not restarted: one more than this
         return RuntimeError(f"scoring on Ray failed: a scoring actor died {n + 1} time(s) while scoring {where} "
                             f"(runtime.ray.max_restarts {self.max_restarts}); a block that kills its actor every "
                             "time needs a look (memory? the worker logs: /tmp/ray/session_latest/logs)")

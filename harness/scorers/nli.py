@@ -216,6 +216,7 @@ class NLIScorer:
         # (pair, claim pos, first input, units met: (text, start, end, premise index))
         # and how many of those units are lone sentences (sentence_premises_above)
         spans: list[tuple[SegmentedPair, int, int, list[tuple[str, int, int, int]], int]] = []
+        sentences: dict[tuple[str, int], list[tuple[str, int, int, set[str]]]] = {}  # see _lone_sentences
         cap = self.cfg.max_premises_per_claim
         widen = self.cfg.premise_widen_below
         selection = self.cfg.premise_selection
@@ -241,9 +242,10 @@ class NLIScorer:
                     if by_cos is not None:
                         chosen = by_cos if selection == "encoder" else sorted({*chosen, *by_cos})
                 units = [(p.text, p.start, p.end, p.index) for p in (sp.premises[i] for i in chosen)]
-                lone = self._lone_sentences(sp, chosen, claim.text) if self.cfg.sentence_premises_above else []
-                spans.append((sp, ci, len(inputs), units + lone, len(lone)))
+                lone = (self._lone_sentences(sp, chosen, claim.text, sentences)
+                        if self.cfg.sentence_premises_above else [])
                 units += lone
+                spans.append((sp, ci, len(inputs), units, len(lone)))
                 inputs.extend((u[0], claim.text) for u in units)
         raw = engine.run(self.backend, inputs, desc=f"{self.name} premise-claim pairs")
         outputs = [to_nli_probs(o, self.labels, self.label_names) for o in raw]
@@ -263,7 +265,6 @@ class NLIScorer:
             )
         return result
 
-
     def _detail(self, premises: int, lone: int, total: int) -> dict[str, int]:
         """Claim detail: premise units scored (of how many, when a cap chose), and lone sentences besides."""
         out = {"premises_scored": premises}
@@ -273,28 +274,29 @@ class NLIScorer:
             out["sentences_alone"] = lone
         return out
 
-    def _lone_sentences(self, sp: SegmentedPair, chosen: Sequence[int], claim: str) -> list[tuple[str, int, int, int]]:
+    def _lone_sentences(self, sp: SegmentedPair, chosen: Sequence[int], claim: str,
+                        memo: dict[tuple[str, int], list[tuple[str, int, int, set[str]]]],
+                        ) -> list[tuple[str, int, int, int]]:
         """Sentences of the chosen multi-sentence premises that hold at least ``sentence_premises_above`` of the
-        claim's content words, each once, as (text, start, end, index of the premise it came from)."""
+        claim's content words, each once, as (text, start, end, index of the premise it came from). ``memo``
+        keeps each premise's sentences and their content words for the other claims of the pair."""
         words = set(content_words(claim))
         if not words:
             return []
-        need = self.cfg.sentence_premises_above or 0.0
+        need = (self.cfg.sentence_premises_above or 0.0) * len(words)
         out: list[tuple[str, int, int, int]] = []
         seen: set[str] = set()  # a sentence repeated in the source is scored once (the same input, the same score)
         for i in chosen:
             prem = sp.premises[i]
-            if prem.kind == "sentence":
-                continue
-            sents = split_sentences(prem.text)
-            if len(sents) < 2:
-                continue
-            for s in sents:
-                start, end = prem.start + s.start, prem.start + s.end
-                if s.text in seen or len(words & set(content_words(s.text))) < need * len(words):
-                    continue
-                seen.add(s.text)
-                out.append((s.text, start, end, prem.index))
+            key = (sp.pair.id, i)
+            if key not in memo:
+                sents = split_sentences(prem.text) if prem.kind != "sentence" else []
+                memo[key] = [(x.text, prem.start + x.start, prem.start + x.end, set(content_words(x.text)))
+                             for x in sents] if len(sents) > 1 else []
+            for text, start, end, sent_words in memo[key]:
+                if text not in seen and len(words & sent_words) >= need:
+                    seen.add(text)
+                    out.append((text, start, end, prem.index))
         return out
 
     def entail(self, items: Sequence[tuple[str, str]], engine: Engine) -> list[float]:
