@@ -2,7 +2,7 @@
 
 Usage: ``python scripts/import_graph.py [--root harness] [--lazy]``. Exit status 1 when module-level imports
 form a circle, 0 otherwise (``tests/test_architecture.py`` asserts the same through :func:`build_graph`, and that
-lazy imports close no circle either, but for a listed exception).
+lazy imports close no circle either).
 
 Only the standard library (``ast``): the files are parsed, never imported. Two kinds of edges:
 
