@@ -220,6 +220,70 @@ def test_premise_top_k_scores_a_subset_and_keeps_evidence_offsets(tmp_path: Path
         assert c.score is not None and full[key].score is not None and c.score <= full[key].score + 1e-6
 
 
+def test_premise_stop_above_gives_the_rest_only_to_claims_their_closest_unit_does_not_support(
+        tmp_path: Path, tiny_nli_dir: Path) -> None:
+    """Two passes: a claim whose P(entail) against its closest unit reaches the threshold meets that unit only;
+    any other claim meets all k units, with the score one pass over all k gives."""
+    data = _many_pairs(tmp_path / "d.jsonl", 12)
+    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}",
+                  extra=NO_CHECKS + "\nsegmentation: {premises: {unit: sentence}}")
+
+    def run(name: str, *sets: str) -> tuple[RunRecord, dict[tuple[str, int], ClaimRow]]:
+        out = tmp_path / name
+        assert main(["run", str(cfg), "--output", str(out), "--set", "scorers.0.premise_widen_below=null",
+                     *[a for s in sets for a in ("--set", s)]]) == 0
+        rec, _, claims = _read(_run_folder(out))
+        return rec, {(c.pair_id, c.claim_index): c for c in claims if c.scorer == "nli"}
+
+    _, closest = run("k1", "scorers.0.premise_top_k=1")
+    rec3, top3 = run("k3", "scorers.0.premise_top_k=3")
+    first = {key: c.probs["entailment"] for key, c in closest.items()}
+    ranked = sorted(first.values())  # about half the claims stop after their closest unit:
+    stop = (ranked[len(ranked) // 2 - 1] + ranked[len(ranked) // 2]) / 2  # between two (rounded) probabilities
+    rec, two_pass = run("stop", "scorers.0.premise_top_k=3", f"scorers.0.premise_stop_above={stop}")
+    assert two_pass.keys() == top3.keys()
+    stopped = 0
+    for key, c in two_pass.items():
+        if first[key] >= stop:
+            stopped += 1
+            assert c.detail == closest[key].detail and c.score == closest[key].score
+        else:
+            assert c.detail == top3[key].detail and c.score == top3[key].score
+    assert 0 < stopped < len(two_pass) and any(c.detail["premises_scored"] == 3 for c in top3.values())
+    assert rec.engine["inputs"] < rec3.engine["inputs"]
+
+
+def test_premise_stop_above_meets_the_widened_units_last(tmp_path: Path, tiny_nli_dir: Path) -> None:
+    """With widening, the passes are: the closest unit, the rest of the top k, then the rest of the widened
+    set; a claim stops after the first pass whose best P(entail) reaches the threshold."""
+    data = _many_pairs(tmp_path / "d.jsonl", 12)
+    cfg = _config(tmp_path, tiny_nli_dir, f"{{type: jsonl, path: {data}}}",
+                  extra=NO_CHECKS + "\nsegmentation: {premises: {unit: sentence}}")
+
+    def run(name: str, *sets: str) -> dict[tuple[str, int], ClaimRow]:
+        out = tmp_path / name
+        assert main(["run", str(cfg), "--output", str(out), "--set", "scorers.0.premise_widen_to=5",
+                     *[a for s in sets for a in ("--set", s)]]) == 0
+        return {(c.pair_id, c.claim_index): c for c in _read(_run_folder(out))[2] if c.scorer == "nli"}
+
+    k1 = run("k1", "scorers.0.premise_top_k=1", "scorers.0.premise_widen_below=null")
+    k2 = run("k2", "scorers.0.premise_top_k=2", "scorers.0.premise_widen_below=null")
+    wide = run("wide", "scorers.0.premise_top_k=2", "scorers.0.premise_widen_below=1.0")
+    best = sorted(c.score for c in k1.values() if c.score is not None)  # max P(entail) over the units met
+    stop = (best[len(best) // 2 - 1] + best[len(best) // 2]) / 2
+    passes = run("passes", "scorers.0.premise_top_k=2", "scorers.0.premise_widen_below=1.0",
+                 f"scorers.0.premise_stop_above={stop}")
+    ended = []
+    for key, c in passes.items():
+        at = next(n for n, earlier in enumerate((k1, k2), 1) if (earlier[key].score or 0.0) >= stop) \
+            if (k2[key].score or 0.0) >= stop else 3
+        expected = (k1, k2, wide)[at - 1][key]
+        assert (c.score, c.detail) == (expected.score, expected.detail)
+        ended.append(at)
+    assert {1, 3} <= set(ended)  # some claims stop at once, some meet the widened units
+    assert any(c.detail["premises_scored"] > 2 for c in wide.values())
+
+
 def test_premise_selection_by_encoder_finds_paraphrased_evidence(tmp_path: Path, tiny_nli_dir: Path) -> None:
     source = ("The feline dozed on the woven mat all afternoon. Shares in the bank fell sharply on Tuesday. "
               "A cat owner said the weather was bad for the harvest. Rain is expected in the north.")

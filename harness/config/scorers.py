@@ -110,6 +110,15 @@ class NLIScorerConfig(_ScorerBase):
     """With ``premise_widen_below``: how many units a widened claim meets (its most word-overlapping ones, and,
     with ``premise_selection`` using the encoder, its k closest by meaning besides); ``None``: every unit up
     to ``max_premises_per_claim``."""
+    premise_stop_above: float | None = Field(default=0.2, gt=0, le=1)
+    """Passes over the units a claim may meet (with ``claim_score: entail``): first its closest unit (and its
+    lone sentences); a claim whose best P(entail) so far is below this then meets the rest of its top k, then
+    the rest of its widened units (``premise_widen_below``), one engine call per pass. More units can only
+    raise a claim's score, so a claim already supported skips inputs that would barely move it. Default 0.2
+    (the embedded model's P(entail) is low: its supported claims sit near 0.6): on the dev suite the same
+    ROC-AUC and twin wins as one pass (within ±0.01), 42% fewer unique model inputs, and model tokens back to
+    the old top-3-only default's (0.99x), so that widening and lone sentences cost nothing per pair
+    (docs/speed.md). ``None``: one pass over every chosen unit."""
     sentence_premises_above: float | None = Field(default=0.67, ge=0, le=1)
     """A claim that shares at least this fraction of its content words with one sentence of a chosen
     multi-sentence premise (a window) also meets that sentence alone: a copied or lightly edited sentence is

@@ -15,8 +15,9 @@ way and run.json says so, so that cost stays linear in source length instead of 
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from harness.config import ModelConfig, NLIScorerConfig
@@ -29,6 +30,9 @@ from harness.scorers.base import ClaimKey, ScorerContext, scorer
 from harness.scorers.overlap import content_words
 from harness.segment.sentences import split_sentences
 from harness.types import ClaimScore, Evidence, SegmentedPair
+
+Unit = tuple[str, int, int, int]
+"""A premise unit met by a claim: (text, start, end, index of its premise)."""
 
 __all__ = ["NLIScorer", "PremiseIndex", "TokenCounter", "build_nli_scorer", "claim_verdict", "closest_premises"]
 
@@ -76,6 +80,12 @@ class PremiseIndex:
         while len(chosen) < k:
             chosen.add(next(filler))
         return sorted(chosen)
+
+
+    def closest_among(self, claim: str, positions: Sequence[int]) -> int:
+        """The one of ``positions`` sharing most content words with ``claim`` (ties: the earliest)."""
+        shared = self._shared(claim)[0]
+        return min(positions, key=lambda i: (-shared.get(i, 0), i))
 
 
 def closest_premises(claim: str, premise_words: Sequence[set[str]], k: int | None) -> list[int]:
@@ -212,13 +222,14 @@ class NLIScorer:
         ]
 
     def score(self, pairs: Sequence[SegmentedPair], engine: Engine) -> dict[ClaimKey, ClaimScore]:
-        inputs: list[tuple[str, str]] = []
-        # (pair, claim pos, first input, units met: (text, start, end, premise index))
-        # and how many of those units are lone sentences (sentence_premises_above)
-        spans: list[tuple[SegmentedPair, int, int, list[tuple[str, int, int, int]], int]] = []
+        # per checkable claim: [pair, claim pos, units met: (text, start, end, premise index), lone sentences
+        # among them (sentence_premises_above), groups of units held back for later passes (premise_stop_above)]
+        claims: list[tuple[SegmentedPair, int, list[Unit], int, list[list[int]]]] = []
         sentences: dict[tuple[str, int], list[tuple[str, int, int, set[str]]]] = {}  # see _lone_sentences
         cap = self.cfg.max_premises_per_claim
         widen = self.cfg.premise_widen_below
+        # passes only where more units can only raise the score (summac_zs also reads the worst contradiction)
+        stop = self.cfg.premise_stop_above if self.cfg.claim_score == "entail" else None
         selection = self.cfg.premise_selection
         semantic = (self._encoder_closest(pairs, engine) if self.cfg.premise_top_k is not None and selection != "words"
                     else {})
@@ -241,29 +252,63 @@ class NLIScorer:
                     by_cos = semantic.get((sp.pair.id, ci))
                     if by_cos is not None:
                         chosen = by_cos if selection == "encoder" else sorted({*chosen, *by_cos})
-                units = [(p.text, p.start, p.end, p.index) for p in (sp.premises[i] for i in chosen)]
-                lone = (self._lone_sentences(sp, chosen, claim.text, sentences)
-                        if self.cfg.sentence_premises_above else [])
-                units += lone
-                spans.append((sp, ci, len(inputs), units, len(lone)))
-                inputs.extend((u[0], claim.text) for u in units)
-        raw = engine.run(self.backend, inputs, desc=f"{self.name} premise-claim pairs")
-        outputs = [to_nli_probs(o, self.labels, self.label_names) for o in raw]
+                later: list[list[int]] = []  # premise_stop_above: the closest unit first, then the rest of
+                if stop is not None and index is not None and len(chosen) > 1:  # top k, then the widened rest
+                    first = index.closest_among(claim.text, chosen)
+                    top = [i for i in index.closest(claim.text, k) if i in chosen]
+                    later = [g for g in ([i for i in top if i != first], [i for i in chosen if i not in top]) if g]
+                    chosen = [first]
+                units, n_lone = self._units(sp, chosen, claim.text, sentences, ())
+                claims.append((sp, ci, units, n_lone, later))
+        per_claim = self._probs([(u[0], sp.claims[ci].text) for sp, ci, units, _, _ in claims for u in units],
+                                [len(c[2]) for c in claims], engine)
+        while stop is not None:  # further passes: claims not yet supported meet their next group of units
+            again = [j for j, c in enumerate(claims) if c[4] and max(r["entailment"] for r in per_claim[j]) < stop]
+            if not again:
+                break
+            extra: list[tuple[list[Unit], int]] = []
+            for j in again:
+                sp, ci, units, n_lone, later = claims[j]
+                extra.append(self._units(sp, later[0], sp.claims[ci].text, sentences, {u[0] for u in units}))
+            more_rows = self._probs([(u[0], claims[j][0].claims[claims[j][1]].text)
+                                     for j, (more, _) in zip(again, extra, strict=True) for u in more],
+                                    [len(more) for more, _ in extra], engine)
+            for j, (more, more_lone), rows in zip(again, extra, more_rows, strict=True):
+                sp, ci, units, n_lone, later = claims[j]
+                per_claim[j] = per_claim[j] + rows
+                claims[j] = (sp, ci, units + more, n_lone + more_lone, later[1:])
         self._count_truncated(pairs)
         result: dict[ClaimKey, ClaimScore] = {}
-        for sp, ci, first, units, n_lone in spans:
+        for (sp, ci, units, n_lone, _), claim_rows in zip(claims, per_claim, strict=True):
             claim = sp.claims[ci]
-            rows = outputs[first : first + len(units)]
-            score, label, reason, at, probs = claim_verdict(rows, self.cfg)
+            score, label, reason, at, probs = claim_verdict(claim_rows, self.cfg)
             text, start, end, premise_index = units[at]
             result[(sp.pair.id, claim.index)] = ClaimScore(
                 pair_id=sp.pair.id, scorer=self.name, claim_index=claim.index, text=claim.text,
                 start=claim.start, end=claim.end, score=round(score, 6), label=label,  # type: ignore[arg-type]
                 reason=reason, probs={k: round(v, 6) for k, v in probs.items()},
                 evidence=Evidence(text, start, end, premise_index),
-                detail=self._detail(len(rows) - n_lone, n_lone, len(sp.premises)),
+                detail=self._detail(len(claim_rows) - n_lone, n_lone, len(sp.premises)),
             )
         return result
+
+    def _units(self, sp: SegmentedPair, positions: Sequence[int], claim: str,
+               memo: dict[tuple[str, int], list[tuple[str, int, int, set[str]]]],
+               met: Collection[str]) -> tuple[list[Unit], int]:
+        """The premise units at ``positions`` (source order), then their lone sentences not in ``met``."""
+        units = [(p.text, p.start, p.end, p.index) for p in (sp.premises[i] for i in positions)]
+        lone = (self._lone_sentences(sp, positions, claim, memo)
+                if self.cfg.sentence_premises_above else [])
+        lone = [u for u in lone if u[0] not in met]
+        return units + lone, len(lone)
+
+    def _probs(self, inputs: list[tuple[str, str]], sizes: Sequence[int],
+               engine: Engine) -> list[list[dict[str, float]]]:
+        """NLI probabilities of all ``inputs`` in one engine call, cut into consecutive runs of ``sizes``."""
+        raw = engine.run(self.backend, inputs, desc=f"{self.name} premise-claim pairs") if inputs else []
+        probs = [to_nli_probs(o, self.labels, self.label_names) for o in raw]
+        bounds = list(itertools.accumulate(sizes, initial=0))
+        return [probs[a:b] for a, b in itertools.pairwise(bounds)]
 
     def _detail(self, premises: int, lone: int, total: int) -> dict[str, int]:
         """Claim detail: premise units scored (of how many, when a cap chose), and lone sentences besides."""
