@@ -117,8 +117,8 @@ class NLIScorerConfig(_ScorerBase):
     raise a claim's score, so a claim already supported skips inputs that would barely move it. Default 0.2
     (the embedded model's P(entail) is low: its supported claims sit near 0.6): on the dev suite the same
     ROC-AUC and twin wins as one pass (within ±0.01), 42% fewer unique model inputs, and model tokens back to
-    the old top-3-only default's (0.99x), so that widening and lone sentences cost nothing per pair
-    (docs/speed.md). ``None``: one pass over every chosen unit."""
+    the old top-3-only default's (0.99x with v0.3.0, 0.91x with v0.4.0), so that widening and lone sentences
+    cost nothing per pair (docs/speed.md). ``None``: one pass over every chosen unit."""
     sentence_premises_above: float | None = Field(default=0.67, ge=0, le=1)
     """A claim that shares at least this fraction of its content words with one sentence of a chosen
     multi-sentence premise (a window) also meets that sentence alone: a copied or lightly edited sentence is
