@@ -228,3 +228,34 @@ def test_bench_compiled_engine_gives_the_engine_scores(tmp_path: Path) -> None:
     comp = report["strategies"]["engine_compile"]
     assert comp["max_abs_diff_vs_engine"] <= 1e-4 and comp["setup_s"] > 0
     assert comp["computed_pairs"] == report["strategies"]["engine"]["computed_pairs"]
+
+
+def test_premises_bench_reports_each_variant_against_the_first(tmp_path: Path, tiny_nli_dir: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import json as _json
+
+    from harness.bench.cli import main as bench_main
+
+    sentences = ["The council approved the budget on Monday.", "Taxes rose in the north.", "A storm hit the coast.",
+                 "Schools closed for two days.", "The mayor promised a review.", "Police closed the market."]
+    rows = [{"id": f"p{i}", "source": " ".join(sentences[i:] + sentences[:i]), "label": i % 2,
+             "rewrite": f"{sentences[i]} A kitty napped on a rug in Lisbon."} for i in range(6)]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(_json.dumps(r) + "\n" for r in rows))
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"name: b\ndata: [{{type: jsonl, path: {data}}}]\n"
+                   f"scorers: [{{type: nli, model: {{id: '{tiny_nli_dir}', max_length: 128}}}}, {{type: overlap}}]\n"
+                   "runtime: {dtype: fp32}\n")
+    out = tmp_path / "premises.json"
+    assert bench_main(["premises", "--config", str(cfg), "--threads", "1", "--json", str(out),
+                       "--variant", "k1:premise_top_k=1,premise_stop_above=null"]) == 0
+    got = {r["variant"]: r for r in _json.loads(out.read_text())["rows"]}
+    assert list(got) == ["top3", "one-pass", "default", "k1"]
+    assert got["top3"]["tokens_ratio"] == 1.0 and got["top3"]["pairs"] == 6
+    # lone sentences and widening only add units; passes only ever leave some out; k=1 meets fewer windows
+    assert got["one-pass"]["unique"] > got["top3"]["unique"] >= got["k1"]["unique"]
+    assert got["default"]["unique"] <= got["one-pass"]["unique"]
+    assert all(0 <= r["roc_auc"] <= 1 for r in got.values())
+    assert "ratios against 'top3'" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        bench_main(["premises", "--config", str(cfg), "--variants", "top-3"])

@@ -117,6 +117,7 @@ scorers:
     model: {{id: "{tiny_nli_dir}", max_length: 128}}
     premise_top_k: null
     max_premises_per_claim: 8
+    premise_stop_above: null  # one pass, so that engine inputs count every unit met (passes reuse repeats)
 checks: {{off_topic: false}}
 runtime: {{dtype: fp32, cache: null, progress: false}}
 """)

@@ -1,4 +1,4 @@
-"""``harness bench [encoder | profile | generate | rss | executors | --source-sweep] ...``: picks the benchmark.
+"""``harness bench [encoder | profile | generate | premises | rss | executors | --source-sweep]``: picks one.
 
 Every benchmark module is imported on demand, so one bench never pays for another's imports."""
 
@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         from harness.bench.generate import main as generate_main
 
         return generate_main(argv[1:])
+    if argv[:1] == ["premises"]:  # harness bench premises: what a premise-selection setting costs per pair
+        from harness.bench.premises import main as premises_main
+
+        return premises_main(argv[1:])
     if argv and argv[0] in ("rss", "executors"):  # the block pipeline's scale benchmark
         from harness.bench.scale import main as scale_main
 

@@ -261,8 +261,9 @@ class NLIScorer:
                     chosen = [first]
                 units, n_lone = self._units(sp, chosen, claim.text, sentences, ())
                 claims.append((sp, ci, units, n_lone, later))
+        known: dict[tuple[str, str], dict[str, float]] = {}  # every input scored in this block, for later passes
         per_claim = self._probs([(u[0], sp.claims[ci].text) for sp, ci, units, _, _ in claims for u in units],
-                                [len(c[2]) for c in claims], engine)
+                                [len(c[2]) for c in claims], engine, known)
         while stop is not None:  # further passes: claims not yet supported meet their next group of units
             again = [j for j, c in enumerate(claims) if c[4] and max(r["entailment"] for r in per_claim[j]) < stop]
             if not again:
@@ -273,7 +274,7 @@ class NLIScorer:
                 extra.append(self._units(sp, later[0], sp.claims[ci].text, sentences, {u[0] for u in units}))
             more_rows = self._probs([(u[0], claims[j][0].claims[claims[j][1]].text)
                                      for j, (more, _) in zip(again, extra, strict=True) for u in more],
-                                    [len(more) for more, _ in extra], engine)
+                                    [len(more) for more, _ in extra], engine, known)
             for j, (more, more_lone), rows in zip(again, extra, more_rows, strict=True):
                 sp, ci, units, n_lone, later = claims[j]
                 per_claim[j] = per_claim[j] + rows
@@ -303,11 +304,15 @@ class NLIScorer:
         lone = [u for u in lone if u[0] not in met]
         return units + lone, len(lone)
 
-    def _probs(self, inputs: list[tuple[str, str]], sizes: Sequence[int],
-               engine: Engine) -> list[list[dict[str, float]]]:
-        """NLI probabilities of all ``inputs`` in one engine call, cut into consecutive runs of ``sizes``."""
-        raw = engine.run(self.backend, inputs, desc=f"{self.name} premise-claim pairs") if inputs else []
-        probs = [to_nli_probs(o, self.labels, self.label_names) for o in raw]
+    def _probs(self, inputs: list[tuple[str, str]], sizes: Sequence[int], engine: Engine,
+               known: dict[tuple[str, str], dict[str, float]]) -> list[list[dict[str, float]]]:
+        """NLI probabilities of ``inputs``, cut into consecutive runs of ``sizes``: those in ``known`` (met by
+        another claim in an earlier pass of this block) from there, the rest in one engine call (which
+        dedups them), then remembered in ``known``."""
+        todo = [x for x in inputs if x not in known]
+        raw = engine.run(self.backend, todo, desc=f"{self.name} premise-claim pairs") if todo else []
+        known.update(zip(todo, (to_nli_probs(o, self.labels, self.label_names) for o in raw), strict=True))
+        probs = [known[x] for x in inputs]
         bounds = list(itertools.accumulate(sizes, initial=0))
         return [probs[a:b] for a, b in itertools.pairwise(bounds)]
 
