@@ -25,8 +25,8 @@ from harness.routing import Routes, score_with_routes
 from harness.scorers.base import Scorer, ScorerContext, build_scorer
 from harness.types import ClaimScore, Pair, PairScore, SegmentedPair
 
-__all__ = ["CLAIM_RESERVE_TOKENS", "BlockOutput", "StageContext", "build_context", "language_warnings",
-           "merge_stats", "score_block"]
+__all__ = ["CLAIM_RESERVE_TOKENS", "BlockOutput", "StageContext", "build_context", "kept_export_folder",
+           "language_warnings", "merge_stats", "score_block"]
 
 CLAIM_RESERVE_TOKENS = 96
 """Tokens kept free for the claim (and special tokens) when sizing premise units to the model window
@@ -165,6 +165,12 @@ class StageContext:
     """:func:`harness.engine.device.cpu_summary` of this process's machine (run.json ``cpu``)."""
 
 
+def kept_export_folder(cfg: RunConfig) -> str | None:
+    """Where ONNX exports are kept between runs: ``onnx/`` beside the output cache (absolute, so that Ray actors
+    on this machine find it too); None without a cache."""
+    return str(Path(cfg.runtime.cache).resolve().parent / "onnx") if cfg.runtime.cache else None
+
+
 def build_context(cfg: RunConfig, *, cache: Any = None, threads: int | None = None,
                   progress: bool | None = None, export_dir: str | None = None) -> StageContext:
     """Resolve device and dtype, build every scorer and one engine (``cache``: an output cache or None;
@@ -179,9 +185,9 @@ def build_context(cfg: RunConfig, *, cache: Any = None, threads: int | None = No
         print(f"warning: {slow_bf16}", file=sys.stderr)
         info_warnings.append(slow_bf16)
     _seed(cfg.runtime.seed)
-    # Exported ONNX graphs are kept beside the output cache (Ray actors are given a folder of their own).
-    if export_dir is None and cache is not None and cfg.runtime.cache:
-        export_dir = str(Path(cfg.runtime.cache).parent / "onnx")
+    # Exported ONNX graphs are kept beside the output cache (Ray actors are given that folder, or one of their own).
+    if export_dir is None and cache is not None:
+        export_dir = kept_export_folder(cfg)
     sctx = ScorerContext(device=device, dtype=dtype, backend=backend, export_dir=export_dir)
     scorers = [build_scorer(s, sctx) for s in cfg.scorers]
     engine = Engine(cfg.runtime.token_budget, cache=cache,

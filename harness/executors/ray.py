@@ -20,12 +20,11 @@ import sys
 import time
 import warnings
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from harness.config import ConfigError, RunConfig
 from harness.executors.blocks import Block, pair_from_json, pair_to_json
-from harness.stages import BlockOutput
+from harness.stages import BlockOutput, kept_export_folder
 
 __all__ = ["INSTALL_HINT", "BlockScorer", "check_available", "run_blocks"]
 
@@ -314,7 +313,7 @@ def _run_on_ray(ray: Any, cfg: RunConfig, first: Block, pending: Iterator[Block]
         actors, gpus, cpus = _pool(cfg, ray, len(todo))
         log = ray.remote(num_cpus=0)(ActorLog).remote()
         watcher = _Watcher(ray, log, names, rc.max_restarts)
-        export_dir = str(Path(cfg.runtime.cache).resolve().parent / "onnx") if cfg.runtime.cache else None
+        export_dir = kept_export_folder(cfg)
         # Ray waits without limit for resources other jobs hold (Ray Data's own tasks and actors alike): bounded
         _wait_for_free(ray, cpus, gpus, actors, rc.actor_start_timeout_s)
         ray.data.DataContext.get_current().wait_for_min_actors_s = max(1, math.ceil(rc.actor_start_timeout_s))
