@@ -1,11 +1,10 @@
 """``harness bench premises``: what a premise-selection setting costs per pair, as ratios from one process.
 
-Every variant is the config's first ``nli`` scorer with some of its keys changed; all variants score the same
-pairs through the real stages (segmentation, the scorer, the engine; checks off, no output cache), interleaved
-over ``--repeats``, each repeat with a fresh engine so nothing is remembered between them. Per variant: unique
-model inputs, model tokens, engine calls, seconds of scoring (best repeat) — each also as a ratio to the first
-variant — and the pair ROC-AUC where the data has labels (a sanity check, not a substitute for
-``harness compare``)::
+Every variant is the config's first ``nli`` scorer with some of its keys changed; all variants are the same
+run, made by the local executor without writing (checks off, no output cache: each repeat computes
+everything), interleaved over ``--repeats``. Per variant: unique model inputs, model tokens, engine calls and
+seconds of scoring (run.json ``timings.score``, best repeat) — each also as a ratio to the first variant — and
+the first labelled dataset's ROC-AUC (a sanity check, not a substitute for ``harness compare``)::
 
     harness bench premises --config configs/frank_dev.yaml --limit 300
     harness bench premises --config configs/dev_suite.yaml --variant k2:premise_top_k=2,premise_stop_above=null
@@ -18,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +46,9 @@ def _parse_variant(text: str) -> tuple[str, dict[str, Any]]:
     return name, changes
 
 
-def _variant_config(base: Any, changes: dict[str, Any], threads: int | None) -> Any:
-    """The base run config with only its first ``nli`` scorer, ``changes`` applied, checks off, no cache."""
+def _variant_config(base: Any, changes: dict[str, Any], limit: int | None, threads: int | None) -> Any:
+    """The base run config with only its first ``nli`` scorer, ``changes`` applied, checks off, no cache, local,
+    and at most ``limit`` pairs per dataset."""
     from harness.config import RunConfig
 
     data = base.model_dump(mode="json")
@@ -58,36 +57,28 @@ def _variant_config(base: Any, changes: dict[str, Any], threads: int | None) -> 
         raise ValueError("the config has no nli scorer")
     data["scorers"] = [{**nli[0], **changes}]
     data["checks"] = {**data["checks"], "claim_worthiness": False, "quotes": False, "off_topic": False}
-    data["runtime"] = {**data["runtime"], "cache": None, "progress": False,
+    data["runtime"] = {**data["runtime"], "cache": None, "progress": False, "executor": "local",
                        **({"threads": threads} if threads else {})}
-    data["combine"] = {**data.get("combine", {}), "enabled": False}
+    if limit:
+        data["data"] = [{**d, "limit": min(limit, d.get("limit") or limit)} for d in data["data"]]
     return RunConfig.model_validate(data)
 
 
-def measure(cfg: Any, pairs: list[Any], block_pairs: int) -> dict[str, Any]:
-    """Score ``pairs`` once with a fresh context: seconds of scoring, engine counters and pair scores."""
-    from harness.stages import build_context, score_block
+def measure(cfg: Any) -> dict[str, Any]:
+    """One run of ``cfg`` without writing: seconds of scoring, engine counters, pairs and the ROC-AUC of the
+    first dataset with one."""
+    from harness.executors import run
 
-    ctx = build_context(cfg, cache=None, progress=False)
-    totals: dict[str, float] = {}
-    scores: dict[str, float] = {}
-    t = time.perf_counter()
-    for start in range(0, len(pairs), block_pairs):
-        out = score_block(ctx, pairs[start:start + block_pairs])
-        for key in ("unique", "real_tokens", "forward_calls", "inputs"):
-            totals[key] = totals.get(key, 0) + out.stats["engine"].get(key, 0)
-        for row in out.pairs:
-            score = row["scores"].get(ctx.scorers[0].name, {}).get("score")
-            if score is not None:
-                scores[row["pair_id"]] = score
-    return {"seconds": time.perf_counter() - t, **totals, "scores": scores}
+    rec = run(cfg, write=False).record
+    name = rec.scorers[0].name
+    aucs = [m[name]["roc_auc"] for ds, m in rec.metrics.items() if ds != "macro" and "roc_auc" in m.get(name, {})]
+    return {"seconds": rec.timings["score"], "pairs": rec.counts["pairs"],
+            **{k: rec.engine.get(k, 0) for k in ("unique", "real_tokens", "forward_calls")},
+            "roc_auc": aucs[0] if aucs else float("nan")}
 
 
 def main(argv: list[str] | None = None) -> int:
     from harness.config import load_config
-    from harness.data import load_pairs
-    from harness.engine.device import set_threads
-    from harness.evaluation.metrics import roc_auc
 
     ap = argparse.ArgumentParser(prog="harness bench premises", description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", required=True, help="a run config with an nli scorer and its datasets")
@@ -114,29 +105,19 @@ def main(argv: list[str] | None = None) -> int:
         variants[name] = changes
     if not variants:
         ap.error("no variants")
-    set_threads(args.threads)
     base = load_config(args.config)
-    configs = {name: _variant_config(base, changes, args.threads) for name, changes in variants.items()}
-    pairs = [p for ds in base.data for p in load_pairs(ds)[0][: args.limit]]
-    labels = {p.id: p.label for p in pairs if p.label is not None}
-    block = base.runtime.block_pairs
+    configs = {name: _variant_config(base, changes, args.limit, args.threads) for name, changes in variants.items()}
     best: dict[str, dict[str, Any]] = {}
     for _ in range(args.repeats):  # interleaved: each repeat runs every variant once
         for name, cfg in configs.items():
-            m = measure(cfg, pairs, block)
+            m = measure(cfg)
             if name not in best or m["seconds"] < best[name]["seconds"]:
                 best[name] = m
     ref = next(iter(best.values()))
-    rows = []
-    for name, m in best.items():
-        ids = [i for i in m["scores"] if i in labels]
-        auc = (roc_auc([1.0 if labels[i] >= 0.5 else 0.0 for i in ids], [m["scores"][i] for i in ids])
-               if ids else float("nan"))
-        rows.append({"variant": name, "changes": variants[name], "pairs": len(pairs),
-                     **{k: m[k] for k in ("unique", "real_tokens", "forward_calls", "seconds")},
-                     "tokens_ratio": m["real_tokens"] / max(ref["real_tokens"], 1),
-                     "seconds_ratio": m["seconds"] / max(ref["seconds"], 1e-9), "roc_auc": auc})
-    print(f"{len(pairs)} pairs from {args.config}; ratios against '{rows[0]['variant']}'; "
+    rows = [{"variant": name, "changes": variants[name], **m,
+             "tokens_ratio": m["real_tokens"] / max(ref["real_tokens"], 1),
+             "seconds_ratio": m["seconds"] / max(ref["seconds"], 1e-9)} for name, m in best.items()]
+    print(f"{rows[0]['pairs']} pairs from {args.config}; ratios against '{rows[0]['variant']}'; "
           f"best of {args.repeats} interleaved repeat(s)")
     print(f"{'variant':<14}{'unique':>9}{'tokens':>11}{'× tokens':>10}{'calls':>7}{'seconds':>9}{'× s':>7}"
           f"{'ROC-AUC':>9}")
