@@ -47,11 +47,18 @@ def test_ray_equals_local_byte_for_byte(tmp_path: Path, tiny_nli_dir: Path, ray_
     assert b.counts["pairs"] == 50 and a.reasons == b.reasons and a.scorers == b.scorers
 
 
+def _pairs_with_fault(tmp_path: Path, n: int, victim: str, fault: str) -> Path:
+    """``n`` pairs in which pair ``victim`` is renamed ``fault``, an id the fault hook (tests/_ray_faults.py)
+    acts on inside the scoring actor."""
+    data = write_pairs(tmp_path / "d.jsonl", n)
+    data.write_text(data.read_text(encoding="utf-8").replace(f'"id": "{victim}"', f'"id": "{fault}"'),
+                    encoding="utf-8")
+    return data
+
+
 def test_actor_killed_mid_run_is_retried_without_losing_or_repeating_claims(
         tmp_path: Path, tiny_nli_dir: Path, ray_cluster: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = write_pairs(tmp_path / "d.jsonl", 30)
-    text = data.read_text(encoding="utf-8").replace('"id": "r14"', '"id": "kill-actor-once"')
-    data.write_text(text, encoding="utf-8")
+    data = _pairs_with_fault(tmp_path, 30, "r14", "kill-actor-once")
     cfg = write_config(tmp_path, data, model_dir=tiny_nli_dir)
     assert not ray_cluster.exists()
     assert main(["run", str(cfg), "--output", str(tmp_path / "ray"), "--set", "runtime.executor=ray",
@@ -81,9 +88,7 @@ def test_actor_killed_mid_run_is_retried_without_losing_or_repeating_claims(
 def test_block_that_always_kills_its_actor_fails_after_max_restarts(
         tmp_path: Path, tiny_nli_dir: Path, ray_cluster: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Ray Data alone restarts the actor and retries the block forever; the run must stop, say which block."""
-    data = write_pairs(tmp_path / "d.jsonl", 12)
-    text = data.read_text(encoding="utf-8").replace('"id": "r8"', '"id": "kill-actor-always"')
-    data.write_text(text, encoding="utf-8")
+    data = _pairs_with_fault(tmp_path, 12, "r8", "kill-actor-always")
     cfg = write_config(tmp_path, data, model_dir=tiny_nli_dir)
     def too_long(signum: int, frame: object) -> None:
         raise TimeoutError("the run did not stop within 180 s: actor restarts are not bounded")
