@@ -7,6 +7,8 @@ Thin by design: parse, call, map errors to exit codes (0 ok, 2 bad config/input,
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -41,7 +43,9 @@ def _input_errors() -> tuple[type[BaseException], ...]:
 
 
 def _fail(msg: str, code: int) -> int:
-    print(f"error: {msg}", file=sys.stderr)
+    from harness.textsafe import visible  # messages quote paths, names and values from data
+
+    print(f"error: {visible(msg)}", file=sys.stderr)
     return code
 
 
@@ -51,8 +55,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.set)
     check_output_locations(cfg.output_dir, cfg.runtime.cache)
-    print(f"{args.config}: ok (config hash {config_hash(cfg)}; {len(cfg.data)} dataset(s), "
-          f"{len(cfg.scorers)} scorer(s): {', '.join(s.name or s.type for s in cfg.scorers)})")
+    from harness.textsafe import visible
+
+    print(visible(f"{args.config}: ok (config hash {config_hash(cfg)}; {len(cfg.data)} dataset(s), "
+                  f"{len(cfg.scorers)} scorer(s): {', '.join(s.name or s.type for s in cfg.scorers)})"))
     return EXIT_OK
 
 
@@ -76,10 +82,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from harness.evaluation import thresholds_from
 
         thresholds = thresholds_from(Path(args.thresholds_from), cfg.output_dir)
-    console = Console()
+
+    class SummaryConsole(Console):
+        def on_broken_pipe(self) -> None:  # rich would exit 1; the run is written: warn and exit 0 instead
+            raise BrokenPipeError(errno.EPIPE, "stdout was closed (the reader went away)")
+
+    console = SummaryConsole()
     result = run(cfg, thresholds_from=thresholds, console=console)
-    print_summary(result, console, max_claims=args.show_claims)
+    try:  # the run folder is written: printing can no longer make the run fail
+        print_summary(result, console, max_claims=args.show_claims)
+        sys.stdout.flush()
+    except (Exception, KeyboardInterrupt) as e:
+        _summary_not_printed(result.folder, e)
     return EXIT_OK
+
+
+def _summary_not_printed(folder: Path | None, e: BaseException) -> None:
+    """A written run whose summary could not be printed (``| head`` closed the pipe, a terminal error, Ctrl-C
+    while printing): one warning line, and the run still exits 0."""
+    from harness.textsafe import visible
+
+    if isinstance(e, BrokenPipeError):  # else Python fails again flushing stdout at exit (status 120)
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    where = f" ({folder})" if folder is not None else ""
+    with contextlib.suppress(OSError):  # stderr gone too: the exit code still says the run worked
+        print(visible(f"warning: the run is written{where}, but its summary could not be printed: "
+                      f"{type(e).__name__}: {e}", one_line=True), file=sys.stderr)
 
 
 def _delegate(target: str) -> Callable[[argparse.Namespace], int]:

@@ -1,4 +1,7 @@
-"""The terminal summary of a run (rich): warnings first, then per-claim verdicts, reasons and metrics."""
+"""The terminal summary of a run (rich): warnings first, then per-claim verdicts, reasons and metrics.
+
+Everything taken from the run (ids, claim and evidence text, dataset, scorer and model names, warnings, the
+folder) goes through :mod:`harness.textsafe`: markup is shown literally, control characters as escapes."""
 
 from __future__ import annotations
 
@@ -7,6 +10,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from harness.textsafe import cell, line
 
 __all__ = ["print_summary"]
 
@@ -26,19 +32,19 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _score_cell(row: Any) -> str:
+def _score_cell(row: Any) -> Text:
     if row is None:
-        return "—"
+        return Text("—")
     if row.score is None and row.detail.get("unverified_score") is not None:
-        return f"[dim]({row.detail['unverified_score']:.2f}?)[/]"
-    return _fmt(row.score)
+        return Text(f"({row.detail['unverified_score']:.2f}?)", style="dim")
+    return cell(_fmt(row.score))
 
 
 def print_summary(result: Any, console: Console | None = None, *, max_claims: int = 60) -> None:
     console = console or Console()
     rec = result.record
     for w in rec.warnings:
-        console.print(f"[bold red]WARNING[/] {w}")
+        console.print(line("[bold red]WARNING[/] {}", w))
 
     scorer_names = [s.name for s in rec.scorers]
     # per-claim table (first scorer is the primary one; others shown as extra score columns)
@@ -54,7 +60,7 @@ def print_summary(result: Any, console: Console | None = None, *, max_claims: in
         t.add_column("#", justify="right")
         t.add_column("claim", max_width=60)
         for name in scorer_names:
-            t.add_column(name, justify="right")
+            t.add_column(cell(name), justify="right")
         t.add_column("label / reason", max_width=36)
         t.add_column("evidence (source)", max_width=34)
         off_topic_block: list[int] = []
@@ -66,10 +72,10 @@ def print_summary(result: Any, console: Console | None = None, *, max_claims: in
                 off_topic_block.append(idx)
             style = _STYLE.get(primary.label, "")
             t.add_row(
-                *([] if one_pair else [_short(pid, 14)]), str(idx), _short(primary.text, 60),
+                *([] if one_pair else [cell(_short(pid, 14))]), str(idx), cell(_short(primary.text, 60)),
                 *[_score_cell(per.get(s)) for s in scorer_names],
-                f"[{style}]{primary.label}[/] / {primary.reason}",
-                _short(primary.evidence.text, 34) if primary.evidence else "",
+                Text.assemble(cell(primary.label, style), " / ", cell(primary.reason)),
+                cell(_short(primary.evidence.text, 34)) if primary.evidence else "",
             )
         console.print(t)
         if any(c.detail.get("unverified_score") is not None for c in result.claims):
@@ -82,7 +88,7 @@ def print_summary(result: Any, console: Console | None = None, *, max_claims: in
     # reasons, grouped
     for name, counts in rec.reasons.items():
         parts = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
-        console.print(f"[bold]{name}[/] claims by reason — {parts}")
+        console.print(line("[bold]{}[/] claims by reason — {}", name, parts))
 
     # per dataset
     t = Table(title="pairs")
@@ -90,18 +96,18 @@ def print_summary(result: Any, console: Console | None = None, *, max_claims: in
     t.add_column("pairs", justify="right")
     names = list(result.pairs[0].scores) if result.pairs else []
     for name in names:
-        t.add_column(f"{name} mean", justify="right")
-        t.add_column(f"{name} labels")
+        t.add_column(cell(f"{name} mean"), justify="right")
+        t.add_column(cell(f"{name} labels"))
     by_ds: dict[str, list[Any]] = defaultdict(list)
     for p in result.pairs:
         by_ds[p.dataset].append(p)
     for ds, rows in by_ds.items():
-        cells = [ds, str(len(rows))]
+        cells = [cell(ds), cell(len(rows))]
         for name in names:
             vals = [r.scores[name].score for r in rows if r.scores[name].score is not None]
-            cells.append(_fmt(sum(vals) / len(vals)) if vals else "—")
+            cells.append(cell(_fmt(sum(vals) / len(vals)) if vals else "—"))
             labels = Counter(r.scores[name].label for r in rows)
-            cells.append(" ".join(f"{k}:{v}" for k, v in labels.most_common()))
+            cells.append(cell(" ".join(f"{k}:{v}" for k, v in labels.most_common())))
         t.add_row(*cells)
     console.print(t)
 
@@ -115,15 +121,14 @@ def print_summary(result: Any, console: Console | None = None, *, max_claims: in
             for scorer, vals in per.items():
                 if not isinstance(vals, dict):
                     continue
-                m.add_row(ds, scorer, _fmt(vals.get("n")), _fmt(vals.get("roc_auc")),
-                          _fmt(vals.get("balanced_accuracy@tuned")), _fmt(vals.get("threshold")),
-                          _fmt(vals.get("twin_wins")))
+                m.add_row(*(cell(v) for v in (ds, scorer, _fmt(vals.get("n")), _fmt(vals.get("roc_auc")),
+                                              _fmt(vals.get("balanced_accuracy@tuned")), _fmt(vals.get("threshold")),
+                                              _fmt(vals.get("twin_wins")))))
         console.print(m)
     e = rec.engine
-    console.print(
-        f"[dim]{rec.counts.get('pairs', 0)} pairs, {rec.counts.get('claims', 0)} claims, "
+    console.print(cell(
+        f"{rec.counts.get('pairs', 0)} pairs, {rec.counts.get('claims', 0)} claims, "
         f"{e.get('inputs', 0)} model inputs ({e.get('unique', 0)} unique, {e.get('cache_hits', 0)} cached), "
-        f"{rec.device}/{rec.dtype}, {rec.timings.get('total', 0):.1f}s[/]"
-    )
+        f"{rec.device}/{rec.dtype}, {rec.timings.get('total', 0):.1f}s", "dim"))
     if result.folder is not None:
-        console.print(f"results: [bold]{result.folder}[/]")
+        console.print(line("results: [bold]{}[/]", result.folder))

@@ -388,16 +388,18 @@ def print_table(report: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from harness.textsafe import cell, line
+
     m, w = report["meta"], report["workload"]
     emulated = " (bf16 EMULATED: not representative)" if m.get("bf16_emulated") and m["dtype"] == "bf16" else ""
-    table = Table(title=f"{m['model_name']} · {m['dtype']}{emulated} · {m['device']} · {w['pairs']} pairs "
-                        f"({w['duplicate_fraction']:.1%} duplicates) · {w['name']}")
+    table = Table(title=cell(f"{m['model_name']} · {m['dtype']}{emulated} · {m['device']} · {w['pairs']} pairs "
+                             f"({w['duplicate_fraction']:.1%} duplicates) · {w['name']}"))
     for col in ("strategy", "pairs/s", "pairs/cpu-s", "real tok/s", "useful", "fwd calls", "peak MB", "FLOP frac",
                 "max|Δ| vs engine", "engine ×", "onnx ×", "default ×"):
         table.add_column(col, justify="left" if col == "strategy" else "right")
     for name, r in report["strategies"].items():
         table.add_row(
-            name, f"{r['pairs_per_s']:.1f}", f"{r['pairs_per_cpu_s']:.1f}", f"{r['tokens_per_s']:.0f}",
+            cell(name), f"{r['pairs_per_s']:.1f}", f"{r['pairs_per_cpu_s']:.1f}", f"{r['tokens_per_s']:.0f}",
             f"{r['useful_fraction']:.3f}",
             str(r["forward_calls"]), f"{r['peak_mb']:.0f}",
             "—" if r["flop_fraction"] is None else f"{r['flop_fraction']:.3f}",
@@ -416,7 +418,7 @@ def print_table(report: dict[str, Any]) -> None:
         pts = ", ".join(f"{r['doc_sentences']} sent→{r['time_s']:.2f}s" for r in s["time_vs_doc_sentences"])
         console.print(f"time vs doc length: {pts}  (R²={s['time_vs_doc_sentences_fit']['r2']:.4f})")
     for k, why in report.get("skipped", {}).items():
-        console.print(f"skipped {k}: {why}")
+        console.print(line("skipped {}: {}", k, why))  # a model name or an error message: text
     console.print(f"load average at the end: {m['loadavg_end']}; matmul roofline {m['matmul_peak_flops'] / 1e9:.0f} "
                   f"GFLOP/s (torch {m['matmul_peak_torch_flops'] / 1e9:.0f}, onnxruntime "
                   f"{(m['matmul_peak_onnxruntime_flops'] or 0) / 1e9:.0f})")

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from harness.textsafe import visible
+
 __all__ = ["LineProgress", "Reporter", "format_duration", "progress"]
 
 Reporter = Callable[[int], None]
@@ -93,7 +95,8 @@ class LineProgress:
             tail = f"{format_duration((self.total - self.done) / rate)} left"
         else:
             tail = "time left unknown"
-        return f"[progress] {self.desc}: {self.done:,}/{self.total:,}{pct} {rate:,.1f}/s, {tail}"
+        desc = visible(self.desc, one_line=True)
+        return f"[progress] {desc}: {self.done:,}/{self.total:,}{pct} {rate:,.1f}/s, {tail}"
 
     def _emit(self, now: float, final: bool = False) -> None:
         print(self.line(now, final), file=self.stream, flush=True)
@@ -125,22 +128,23 @@ def progress(total: int, desc: str, *, enabled: bool = True, stream: IO[str] | N
         global _LIVE
         if _LIVE is not None:  # a stage inside a stage (the engine inside the checks): one more bar, same display
             outer = _LIVE
-            task = outer.add_task(desc, total=total)
+            task = outer.add_task(visible(desc, one_line=True), total=total)
             try:
                 yield lambda n: outer.advance(task, n)
             finally:
                 outer.remove_task(task)
             return
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        with Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        with Progress(  # the description names scorers and models from the config: text, never markup
+            TextColumn("{task.description}", style="progress.description", markup=False), BarColumn(),
+            MofNCompleteColumn(), TimeRemainingColumn(),
             transient=True, console=Console(file=stream),
         ) as bar:
             _LIVE = bar
             try:
-                task = bar.add_task(desc, total=total)
+                task = bar.add_task(visible(desc, one_line=True), total=total)
                 yield lambda n: bar.advance(task, n)
             finally:
                 _LIVE = None

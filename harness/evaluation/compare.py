@@ -11,7 +11,6 @@ Each run keeps its own tuned threshold (from its ``run.json``) for ``balanced_ac
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,12 +21,15 @@ import numpy as np
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from harness import cli_support as cli
 from harness.evaluation import metrics as M
 from harness.evaluation.meta import MACRO
 from harness.evaluation.same_inputs import DataMismatchError, check_same_inputs
 from harness.results.reader import Run, RunError, load_run, resolve_run
 from harness.results.schema import PairRow
+from harness.textsafe import cell, line
 
 __all__ = [
     "Comparison",
@@ -272,10 +274,11 @@ def _verdict(r: MetricDelta, alpha: float) -> str:
 
 def print_comparison(console: Console, a: Run, b: Run, cmp: Comparison, *, alpha: float = 0.05,
                      max_flips: int = 20) -> None:
-    console.print(f"[bold]A[/bold] {a.run_id}  ({a.record.name}; {', '.join(a.models()) or 'no models'})")
-    console.print(f"[bold]B[/bold] {b.run_id}  ({b.record.name}; {', '.join(b.models()) or 'no models'})")
+    # run ids, names, models, datasets, scorers, pair ids and claims are data: cell()/line() show them as text
+    console.print(line("[bold]A[/bold] {}  ({}; {})", a.run_id, a.record.name, ", ".join(a.models()) or "no models"))
+    console.print(line("[bold]B[/bold] {}  ({}; {})", b.run_id, b.record.name, ", ".join(b.models()) or "no models"))
     for ds in dict.fromkeys(r.dataset for r in cmp.rows):
-        t = Table(title=f"{ds}: B − A (paired bootstrap, two-sided)", title_justify="left",
+        t = Table(title=cell(f"{ds}: B − A (paired bootstrap, two-sided)"), title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False)
         for col in ("scorer", "metric", "n", "A", "B", "Δ", "95% CI of Δ", "p", ""):
             t.add_column(col, justify="right" if col in {"n", "A", "B", "Δ", "p"} else "left",
@@ -284,8 +287,8 @@ def print_comparison(console: Console, a: Run, b: Run, cmp: Comparison, *, alpha
         for r in (x for x in cmp.rows if x.dataset == ds):
             ci = f"{r.delta_ci[0]:+.3f}…{r.delta_ci[1]:+.3f}" if r.delta_ci else "—"
             delta = "—" if r.delta is None else f"{r.delta:+.3f}"
-            t.add_row(r.scorer, SHORT.get(r.metric, r.metric), str(r.n), _f(r.a), _f(r.b), delta, ci, _p(r.p),
-                      _verdict(r, alpha) or (r.note or ""))
+            t.add_row(cell(r.scorer), cell(SHORT.get(r.metric, r.metric)), str(r.n), _f(r.a), _f(r.b), delta, ci,
+                      _p(r.p), _verdict(r, alpha) or cell(r.note or ""))
         console.print(t)
     sig = [r for r in cmp.rows if r.p is not None and r.p < alpha and r.delta]
     wins_b = sum((r.delta or 0) > 0 for r in sig)
@@ -293,7 +296,7 @@ def print_comparison(console: Console, a: Run, b: Run, cmp: Comparison, *, alpha
                   f"differences significant at p<{alpha:g}: B better on {wins_b}, A better on {len(sig) - wins_b}")
     macro = _macro_lines(a, b, cmp)
     if macro:
-        console.print("[bold]macro ROC-AUC[/bold] (stored per run): " + "; ".join(macro))
+        console.print(line("[bold]macro ROC-AUC[/bold] (stored per run): {}", "; ".join(macro)))
     console.print(f"[bold]{len(cmp.flips)}[/bold] of {cmp.n_claims_compared} claims changed label")
     if cmp.flips:
         t = Table(title=f"claims whose label flipped (first {min(max_flips, len(cmp.flips))})",
@@ -302,8 +305,8 @@ def print_comparison(console: Console, a: Run, b: Run, cmp: Comparison, *, alpha
             t.add_column(col, overflow="fold")
         for f in cmp.flips[:max_flips]:
             gold = "—" if f.gold is None else f"{f.gold:g}"
-            t.add_row(f.dataset, f.pair_id, f.scorer, gold, f"{f.label_a} ({_f(f.score_a, 2)})",
-                      f"{f.label_b} ({_f(f.score_b, 2)})", f.text)
+            t.add_row(*(cell(v) for v in (f.dataset, f.pair_id, f.scorer, gold, f"{f.label_a} ({_f(f.score_a, 2)})",
+                                          f"{f.label_b} ({_f(f.score_b, 2)})", f.text)))
         console.print(t)
 
 
@@ -417,50 +420,56 @@ def print_leaderboard(console: Console, board: Leaderboard) -> None:
     t.add_column("#", justify="right")
     t.add_column("scorer", no_wrap=True)
     for d in board.datasets:
-        t.add_column(d, justify="right", no_wrap=True)
+        t.add_column(cell(d), justify="right", no_wrap=True)
     t.add_column("mean", justify="right")
     for i, (name, cells) in enumerate(board.rows, 1):
-        out = []
+        out: list[str | Text] = []
         for d in board.datasets:
             c = cells[d]
             if c.value is None:
-                out.append(f"[dim]— ({c.note})[/dim]" if c.note else "—")
+                out.append(line("[dim]— ({})[/dim]", c.note) if c.note else "—")
             else:
                 ci = f" [dim][{c.ci[0]:.3f}, {c.ci[1]:.3f}][/dim]" if c.ci else ""
                 out.append(f"{c.value:.3f}{ci}")
         m = board.mean(cells)
-        t.add_row(str(i), name, *out, _f(m))
+        t.add_row(str(i), cell(name), *out, _f(m))
     console.print(t)
     counts = {d: max((c[d].n for _, c in board.rows), default=0) for d in board.datasets}
-    console.print("[dim]n (labelled pairs" + (", minimal pairs" if board.metric == "twin_wins" else "") + "): "
-                  + ", ".join(f"{d} {n}" for d, n in counts.items()) + "[/dim]")
+    what = "labelled pairs, minimal pairs" if board.metric == "twin_wins" else "labelled pairs"
+    console.print(line("[dim]n ({}): {}[/dim]", what, ", ".join(f"{d} {n}" for d, n in counts.items())))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="harness compare", description=__doc__.split("\n\n")[0])
+    ap = cli.OneLineParser(prog="harness compare", description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", metavar="RUN", help="run folders or run ids (under --results); "
                     "the first is the baseline A, each other run is compared with it")
     ap.add_argument("--results", default="results", help="folder holding run folders (default: results)")
     ap.add_argument("--dataset", action="append", help="compare only this dataset (repeatable)")
     ap.add_argument("--scorer", action="append", help="NAME or NAME_A=NAME_B (repeatable; default: shared names)")
-    ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--alpha", type=float, default=0.05, help="significance level for the verdict column")
-    ap.add_argument("--max-flips", type=int, default=20, help="flipped claims to list (default 20)")
+    ap.add_argument("--n-boot", type=cli.at_least(1), default=1000, help="bootstrap resamples (default 1000)")
+    ap.add_argument("--seed", type=cli.at_least(0), default=0)
+    ap.add_argument("--alpha", type=cli.fraction, default=0.05, help="significance level for the verdict column")
+    ap.add_argument("--max-flips", type=cli.at_least(0), default=20, help="flipped claims to list (default 20)")
     ap.add_argument("--json", metavar="FILE", help="also write the comparison as JSON")
     ap.add_argument("--leaderboard", action="store_true",
                     help="one table of every scorer of the given runs (rows) by dataset (columns), with CIs; "
                          "the default for a single run")
     ap.add_argument("--metric", default="roc_auc", choices=BOARD_METRICS, help="leaderboard metric (default AUC)")
-    args = ap.parse_args(list(argv) if argv is not None else None)
     console = Console()
     try:
+        args = ap.parse_args(list(argv) if argv is not None else None)
+        if args.json:  # before any work: a comparison is not computed only to fail on its file
+            cli.check_output_file(Path(args.json), "--json")
         runs = [load_run(resolve_run(r, args.results)) for r in args.runs]
         if args.leaderboard or len(runs) == 1:
+            known = {d.name for r in runs for d in r.record.datasets} | {p.dataset for r in runs for p in r.pairs}
+            for d in args.dataset or []:
+                if d not in known:
+                    raise RunError(f"no dataset {d!r} in {', '.join(str(r.path) for r in runs)}")
             board = leaderboard(runs, metric=args.metric, datasets=args.dataset, n_boot=args.n_boot, seed=args.seed)
             print_leaderboard(console, board)
             if args.json:
-                Path(args.json).write_text(json.dumps(board.to_json(), indent=1), encoding="utf-8")
+                cli.write_output_file(Path(args.json), json.dumps(board.to_json(), indent=1), "--json")
             return 0
         results = []
         for other in runs[1:]:
@@ -470,12 +479,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.append(cmp.to_json())
         if args.json:
             out = results[0] if len(results) == 1 else results
-            Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
-    except RunError as e:
-        Console(stderr=True).print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+            cli.write_output_file(Path(args.json), json.dumps(out, indent=1), "--json")
+    except (RunError, cli.UsageError) as e:
+        cli.print_error("[red]error:[/red]", e)
         return 2
     except Exception as e:  # a bug or I/O failure: one line, not a traceback
-        Console(stderr=True).print(f"[red]compare failed:[/red] {type(e).__name__}: {e}", highlight=False,
-                                  soft_wrap=True)
+        cli.print_error("[red]compare failed:[/red]", f"{type(e).__name__}: {e}")
         return 1
     return 0

@@ -8,16 +8,17 @@ attached to a CI run as it is.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 
+from harness import cli_support as cli
 from harness.report.plots import scorer_plots
 from harness.report.render import render_report
 from harness.results.reader import Run, RunError, load_run, resolve_run
 from harness.results.schema import ClaimRow, PairRow
+from harness.textsafe import line
 
 __all__ = ["build_report", "main", "select_pairs"]
 
@@ -45,7 +46,9 @@ def _scorer_names(run: Run) -> list[str]:
 
 
 def build_report(run: Run, out: Path, *, max_pairs: int = 300, dataset: str | None = None) -> Path:
-    """Write the report for ``run`` to ``out`` and return the path."""
+    """Write the report for ``run`` to ``out`` (whole: a temp file beside it, then a rename) and return the path.
+    Raises :class:`harness.cli_support.OutputFileError` when ``out`` cannot be written."""
+    cli.check_output_file(out, "--out")  # before any work
     scorers = _scorer_names(run)
     thresholds = {k: (float(v["value"]) if isinstance(v, dict) and v.get("value") is not None else None)
                   for k, v in run.record.thresholds.items()}
@@ -59,34 +62,30 @@ def build_report(run: Run, out: Path, *, max_pairs: int = 300, dataset: str | No
             claims.setdefault(c.pair_id, {}).setdefault(c.scorer, []).append(c)
     total = sum(1 for p in run.pairs if dataset is None or p.dataset == dataset)
     page = render_report(run, plots, shown, claims, scorers, total_pairs=total)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    cli.write_output_file(out, page, "--out")
     return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="harness report", description="Write a self-contained HTML report of a run.")
+    ap = cli.OneLineParser(prog="harness report", description="Write a self-contained HTML report of a run.")
     ap.add_argument("run", metavar="RUN", help="run folder or run id (under --results)")
     ap.add_argument("--results", default="results", help="folder holding run folders (default: results)")
     ap.add_argument("--out", help="output file (default: RUN/report.html)")
-    ap.add_argument("--max-pairs", type=int, default=300, help="pairs to show (0 = all; default 300)")
+    ap.add_argument("--max-pairs", type=cli.at_least(0), default=300, help="pairs to show (0 = all; default 300)")
     ap.add_argument("--dataset", help="only this dataset")
-    args = ap.parse_args(list(argv) if argv is not None else None)
     console = Console()
     try:
+        args = ap.parse_args(list(argv) if argv is not None else None)
         run = load_run(resolve_run(args.run, args.results))
         if args.dataset and args.dataset not in {d.name for d in run.record.datasets} | {p.dataset for p in run.pairs}:
             raise RunError(f"{run.path}: has no dataset {args.dataset!r}")
         out = Path(args.out) if args.out else run.path / "report.html"
         build_report(run, out, max_pairs=args.max_pairs, dataset=args.dataset)
-    except RunError as e:
-        Console(stderr=True).print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+    except (RunError, cli.UsageError) as e:
+        cli.print_error("[red]error:[/red]", e)
         return 2
     except Exception as e:
-        Console(stderr=True).print(f"[red]report failed:[/red] {type(e).__name__}: {e}", highlight=False,
-                                   soft_wrap=True)
+        cli.print_error("[red]report failed:[/red]", f"{type(e).__name__}: {e}")
         return 1
-    console.print(f"report written: {out.resolve().as_uri()}", highlight=False, soft_wrap=True)
+    console.print(line("report written: {}", out.resolve().as_uri()), highlight=False, soft_wrap=True)
     return 0

@@ -104,4 +104,6 @@ def scorer_plots(
     by_ds: dict[str, list[PairRow]] = {}
     for p in pairs:
         by_ds.setdefault(p.dataset, []).append(p)
-    return [_plot_one(sc, by_ds, thresholds.get(sc), i) for i, sc in enumerate(scorers)]
+    # dataset and scorer names are data: ``usd_$5_to_$10`` is a name, not mathtext (nor LaTeX)
+    with matplotlib.rc_context({"text.usetex": False, "text.parse_math": False}):
+        return [_plot_one(sc, by_ds, thresholds.get(sc), i) for i, sc in enumerate(scorers)]

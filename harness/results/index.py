@@ -18,8 +18,10 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from harness.results.reader import RunError, list_runs, load_record
+from harness.textsafe import cell, line
 
 __all__ = ["INDEX_FILE", "IndexedRun", "history_main", "history_rows", "query_runs", "sync_index"]
 
@@ -192,7 +194,7 @@ def _cell(v: float | None, d: float | None) -> str:
     if d is None or abs(d) < 5e-4:
         return f"{v:.3f}"
     color = "green" if d > 0 else "red"
-    return f"{v:.3f} [{color}]{d:+.3f}[/{color}]"
+    return f"{v:.3f} [{color}]{d:+.3f}[/{color}]"  # numbers only: markup is safe here
 
 
 def history_main(argv: Sequence[str] | None = None) -> int:
@@ -212,30 +214,32 @@ def history_main(argv: Sequence[str] | None = None) -> int:
         runs = query_runs(args.results, model=args.model, dataset=args.dataset)
         cols, rows = history_rows(runs, metric=args.metric, dataset=args.dataset, scorer=args.scorer,
                                   model=args.model)
-    except RunError as e:
-        Console(stderr=True).print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+    except RunError as e:  # names, paths and errors are data: harness.textsafe shows them as text
+        Console(stderr=True).print(line("[red]error:[/red] {}", e, one_line=True), highlight=False, soft_wrap=True)
         return 2
     except Exception as e:
-        Console(stderr=True).print(f"[red]history failed:[/red] {type(e).__name__}: {e}", highlight=False,
-                                   soft_wrap=True)
+        Console(stderr=True).print(line("[red]history failed:[/red] {}: {}", type(e).__name__, e, one_line=True),
+                                   highlight=False, soft_wrap=True)
         return 1
     if args.json:
         console.print_json(json.dumps(rows))
         return 0
     if not rows:
-        console.print(f"no runs under {args.results}" + (" match the filters" if args.model or args.dataset else ""))
+        console.print(line("no runs under {}" + (" match the filters" if args.model or args.dataset else ""),
+                           args.results))
         return 0
-    t = Table(title=f"{len(runs)} run(s) under {args.results}: {args.metric} (change since the previous run "
-                    "of the same scorer)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    t = Table(title=cell(f"{len(runs)} run(s) under {args.results}: {args.metric} (change since the previous run "
+                         "of the same scorer)"), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("date", "run", "version", "commit", "config", "scorer", "models", *cols):
-        t.add_column(col, overflow="fold", no_wrap=col in {*cols, "date", "version", "commit", "config"})
+        t.add_column(cell(col), overflow="fold", no_wrap=col in {*cols, "date", "version", "commit", "config"})
     for r in rows:
         commit = (r["git_commit"] or "—")[:8] + ("*" if r["git_dirty"] else "")
         date = r["created"][:16].replace("T", " ") if r["created"] else "?"
-        cells = [_cell(r["values"][c], r["deltas"][c]) for c in cols]
+        cells: list[str | Text] = [_cell(r["values"][c], r["deltas"][c]) for c in cols]
         if r["error"]:
-            cells = [f"[red]{r['error']}[/red]"] + [""] * (len(cols) - 1) if cols else []
-        t.add_row(date, r["run"], r["harness_version"] or "?", commit, (r["config_hash"] or "")[:8], r["scorer"],
-                  ", ".join(r["models"]) or "—", *cells)
+            cells = [cell(r["error"], "red")] + [""] * (len(cols) - 1) if cols else []
+        t.add_row(*(cell(v) for v in (date, r["run"], r["harness_version"] or "?", commit,
+                                      (r["config_hash"] or "")[:8], r["scorer"], ", ".join(r["models"]) or "—")),
+                  *cells)
     console.print(t)
     return 0
