@@ -62,6 +62,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _yaml_string(value: str) -> str:
+    """``value`` as a double-quoted YAML scalar that reads back as exactly ``value`` (``--set`` values are YAML)."""
+    import yaml
+
+    return str(yaml.safe_dump(value, default_style='"', width=float("inf"))).rstrip("\n")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -70,8 +77,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from harness.summary import print_summary
 
     overrides = list(args.set)
-    if args.output:
-        overrides.append(f"output_dir={args.output}")
+    if args.output:  # a path, not YAML: quoted so that "run #3", 2024 or null arrive as these very characters
+        overrides.append(f"output_dir={_yaml_string(args.output)}")
     if args.no_cache:
         overrides.append("runtime.cache=null")
     cfg = load_config(args.config, overrides)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -13,13 +14,18 @@ from harness.config.runtime import RuntimeConfig
 from harness.config.scorers import CombineConfig, RoutingConfig, ScorerConfig
 from harness.config.segment import SegmentationConfig
 
-__all__ = ["RUN_NAME_PATTERN", "RunConfig"]
+__all__ = ["RUN_NAME_PATTERN", "RunConfig", "default_cache"]
 
 
 RUN_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
 """A run name becomes part of a folder name under ``--output``: letters, digits, ``.``, ``_`` and ``-``,
 starting with a letter or digit, at most 80 characters (no ``/``, no ``..``, nothing that can leave the
 output folder)."""
+
+
+def default_cache(output_dir: str) -> str:
+    """Where the output cache goes when the config names none: inside the output folder."""
+    return str(Path(output_dir) / "cache.sqlite")
 
 
 class RunConfig(_Strict):
@@ -37,6 +43,25 @@ class RunConfig(_Strict):
     output_formats: tuple[Literal["jsonl", "parquet"], ...] = Field(default=("jsonl", "parquet"), min_length=1)
     """Which files hold claims and pairs: ``claims.jsonl``/``pairs.jsonl`` and/or ``claims.parquet``/
     ``pairs.parquet`` (same columns; readers take either)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cache_follows_output(cls, data: Any) -> Any:
+        """No ``runtime.cache`` given: the output cache lives in the output folder (``<output_dir>/cache.sqlite``),
+        so a run writes nothing outside ``output_dir`` (``--output``) unless the config names another path."""
+        if not isinstance(data, dict):
+            return data
+        out = data.get("output_dir", cls.model_fields["output_dir"].default)
+        runtime = data.get("runtime")
+        if not isinstance(out, str):
+            return data  # validation names the bad output_dir
+        if runtime is None:
+            runtime = {}
+        if isinstance(runtime, dict) and "cache" not in runtime:
+            return {**data, "runtime": {**runtime, "cache": default_cache(out)}}
+        if isinstance(runtime, RuntimeConfig) and "cache" not in runtime.model_fields_set:
+            return {**data, "runtime": runtime.model_copy(update={"cache": default_cache(out)})}
+        return data
 
     @field_validator("data", mode="before")
     @classmethod

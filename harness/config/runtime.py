@@ -57,7 +57,9 @@ class RuntimeConfig(_Strict):
     threads: int | None = Field(default=None, ge=1)
     """torch intra-op threads; None = number of cores (oversubscription is slower)."""
     cache: str | None = "results/cache.sqlite"
-    """sqlite cache of model outputs (content-addressed); None disables."""
+    """sqlite cache of model outputs (content-addressed); None disables. Not given: ``<output_dir>/cache.sqlite``
+    (``--output`` moves it along), so a run writes nothing outside its output folder. Must be a regular file
+    (not a folder, a device such as ``/dev/null``, a pipe or a symbolic link)."""
     progress: bool = True
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     """Seeds Python, NumPy and torch at the start of every block (NumPy takes 0 to 2**32 - 1)."""

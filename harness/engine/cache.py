@@ -70,7 +70,10 @@ class OutputCache:
     """sqlite-backed ``get_many`` / ``put_many`` store; safe to share between threads and processes."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        from harness.results.preflight import check_cache_file
+
         self.path = Path(path)
+        check_cache_file(self.path)  # a regular file, never reached through a symbolic link
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:

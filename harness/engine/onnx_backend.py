@@ -150,6 +150,10 @@ class OnnxPairClassifierBackend(PairClassifierBackend):
         """The folder of this model's kept export under ``root``, exporting it first when absent."""
         digest = hashlib.sha256(f"{weights_key}|torch={torch.__version__}|opset={OPSET}|{EXPORT_VERSION}".encode())
         folder = root / digest.hexdigest()[:24]
+        from harness.results.safe_io import refuse_link
+
+        for p in (root, folder, folder / "model.onnx"):  # a kept export is never read or written through a link
+            refuse_link(p, "a kept ONNX export")
         if (folder / "model.onnx").is_file():
             return folder
         root.mkdir(parents=True, exist_ok=True)

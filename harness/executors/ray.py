@@ -94,11 +94,16 @@ def _ray_noise_to_log() -> Iterator[None]:
         python_on_fd2 = sys.stderr.fileno() == 2
     except (AttributeError, OSError, ValueError):  # captured (pytest's capsys, a StringIO): not descriptor 2
         python_on_fd2 = False
+    from pathlib import Path
+
+    from harness.results.safe_io import open_append
+
+    path = Path(tempfile.gettempdir()) / NOISE_LOG.format(uid=os.getuid())
+    log = open_append(path, "Ray's log")  # a shared folder: never written through a link planted there
     sys.stderr.flush()
     saved = os.dup(2)
     old_stderr = sys.stderr
-    path = os.path.join(tempfile.gettempdir(), NOISE_LOG.format(uid=os.getuid()))
-    with open(path, "ab") as log:
+    with log:
         os.dup2(log.fileno(), 2)
         if python_on_fd2:
             sys.stderr = open(os.dup(saved), "w", buffering=1, encoding=old_stderr.encoding,  # noqa: SIM115

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from harness.config import ModelConfig
-from harness.models.loading import DTYPES, ModelUnavailableError, resolve_source, weights_sha256
+from harness.models.loading import DTYPES, ModelUnavailableError, files_sha256, resolve_source
 from harness.results.schema import ModelInfo
 
 __all__ = ["DEFAULT_PROMPT", "FirstTokenClassifier", "LoadedHHEM", "load_hhem"]
@@ -112,6 +112,7 @@ def load_hhem(weights: ModelConfig, foundation: ModelConfig, dtype: str = "fp32"
     if cfg_file.is_file():
         prompt = json.loads(cfg_file.read_text(encoding="utf-8")).get("prompt", prompt)
     wrapped = FirstTokenClassifier(model, LABELS).to(getattr(torch, DTYPES[dtype])).to(device).eval()
-    info = ModelInfo(role="nli", id=weights.id, revision=weights.revision, weight_sha256=weights_sha256(folder),
+    info = ModelInfo(role="nli", id=weights.id, revision=weights.revision, weight_sha256=files_sha256([file]),
+                     weights_format="safetensors", weights_file=file.name,
                      languages=list(weights.languages or ("en",)), labels={str(k): v for k, v in LABELS.items()})
     return LoadedHHEM(wrapped, tokenizer, info, prompt)

