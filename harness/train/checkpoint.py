@@ -18,7 +18,8 @@ from safetensors.torch import save_file
 from harness.models import embedded
 from harness.train.lora import lora_modules, plain_name
 
-__all__ = ["delta_tensors", "load_checkpoint", "save_checkpoint", "trainable_state", "write_delta"]
+__all__ = ["delta_tensors", "load_checkpoint", "save_checkpoint", "trainable_state", "write_delta",
+           "write_reference_logits"]
 
 
 # ------------------------------------------------------------------------------------- checkpoints
@@ -91,3 +92,25 @@ def write_delta(model: torch.nn.Module, export_dir: Path, meta: dict[str, str]) 
     tmp.chmod(0o644)
     os.replace(tmp, path)
     return path
+
+
+REFERENCE_INPUTS: list[tuple[str, str]] = [
+    ("The company reported a profit of 3 million dollars in 2019.", "The company made a profit in 2019."),
+    ("The company reported a profit of 3 million dollars in 2019.", "The company reported a loss in 2019."),
+    ("A man is playing a guitar on stage.", "The man is singing a song about the sea."),
+    ("Der Hund schläft im Garten.", "Ein Tier schläft draußen."),
+]
+
+
+@torch.inference_mode()
+def write_reference_logits(export_dir: Path) -> Path:
+    """Logits of the *loaded* (merged, fp32) shipped model on fixed inputs: a regression anchor for tests."""
+    model, tokenizer, info = embedded.load_embedded(torch.float32, directory=export_dir)
+    enc = tokenizer([p for p, _ in REFERENCE_INPUTS], [h for _, h in REFERENCE_INPUTS], padding=True,
+                    truncation=True, return_tensors="pt")
+    logits = model(**enc).logits.tolist()
+    out = export_dir / "reference_logits.json"
+    out.write_text(json.dumps({"adapter_sha256": info["adapter_sha256"], "dtype": "float32",
+                               "inputs": [list(x) for x in REFERENCE_INPUTS],
+                               "logits": [[round(v, 5) for v in row] for row in logits]}, indent=2) + "\n")
+    return out

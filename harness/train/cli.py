@@ -28,9 +28,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--export-only", action="store_true",
                         help="export the latest checkpoint without training further")
+    parser.add_argument("--status", action="store_true",
+                        help="print where the run stands (progress, checkpoint, CPU-hours, dev curve) and exit")
     parser.add_argument("--stop-after", type=int, default=None, metavar="STEP",
                         help="checkpoint and stop at this global step (the LR schedule still spans the full run)")
     args = parser.parse_args(argv)
+    if args.status:
+        from harness.train.journal import status_lines
+        from harness.train.trainer import load_config, resolve
+
+        cfg = load_config(args.config)
+        total = cfg.train.max_steps
+        print("\n".join(status_lines(resolve(cfg.output.train_dir), total, cfg.train.batch_size)))
+        return 0
     if _kind(args.config) == "crosslingual_head":
         from harness.train.crosslingual import train_head
 

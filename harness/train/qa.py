@@ -57,6 +57,7 @@ from harness.train.trainer import (
     pad_batch,
     resolve,
     train_only_delta,
+    use_bf16,
 )
 
 __all__ = [  # the config and example builders live in qa_config / qa_examples; kept importable from here
@@ -321,7 +322,7 @@ def run_qa_training(config_path: str | Path, *, resume: bool = True, stop_after:
             order = (epoch, epoch_batches(lengths, cfg.train.batch_size, cfg.seed, epoch, cfg.train.sort_chunk))
         batch = collate([items[i] for i in order[1][idx]], tokenizer.pad_token_id)
         starts, ends = batch.pop("start_positions"), batch.pop("end_positions")
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.train.bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16(cfg.train)):
             out = model(**batch)
         loss = span_loss(out.start_logits, out.end_logits, batch["attention_mask"], starts, ends)
         optimizer_step(model, loss, opt, sched, cfg.train.grad_clip)

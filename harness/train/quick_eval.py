@@ -11,6 +11,7 @@ summaries are largely extractive and overlap alone is a strong baseline there.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import re
@@ -57,7 +58,9 @@ def nli_probs(model: Any, tokenizer: Any, pairs: list[tuple[str, str]], *, max_l
     if not pairs:
         return np.zeros((0, 3), dtype=np.float32)
     enc = tokenizer([p for p, _ in pairs], [h for _, h in pairs], truncation="only_first", max_length=max_length)
-    ids, tts = enc["input_ids"], enc["token_type_ids"]
+    ids = enc["input_ids"]
+    takes_segments = "token_type_ids" in inspect.signature(model.forward).parameters  # MPNet has none
+    tts = enc.get("token_type_ids") if takes_segments else None
     order = sorted(range(len(pairs)), key=lambda i: len(ids[i]))
     out = np.zeros((len(pairs), 3), dtype=np.float32)
     pad = tokenizer.pad_token_id
@@ -75,10 +78,12 @@ def nli_probs(model: Any, tokenizer: Any, pairs: list[tuple[str, str]], *, max_l
         for r, i in enumerate(idx):
             n = len(ids[i])
             x[r, :n] = torch.tensor(ids[i])
-            tt[r, :n] = torch.tensor(tts[i])
+            if tts:
+                tt[r, :n] = torch.tensor(tts[i])
             mask[r, :n] = 1
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            logits = model(input_ids=x, token_type_ids=tt, attention_mask=mask).logits
+            segments = {"token_type_ids": tt} if tts else {}
+            logits = model(input_ids=x, attention_mask=mask, **segments).logits
         out[idx] = torch.softmax(logits.float(), dim=-1).numpy()
         done += len(idx)
         start = end
@@ -149,7 +154,7 @@ def twin_wins(rows: list[dict], scores: np.ndarray) -> dict[str, float]:
 
 def evaluate(model: Any, tokenizer: Any, *, data_root: Path = DATA_ROOT, limit: int | None = None,
              batch_tokens: int = 8192, bf16: bool = True, top_k: int | None = None,
-             sets: tuple[str, ...] = ("frank", "bump")) -> dict[str, Any]:
+             sets: tuple[str, ...] = ("frank", "bump"), max_length: int = 256, progress: bool = True) -> dict[str, Any]:
     frank = read_jsonl(data_root / "dev" / "frank_valid.jsonl")
     bump = read_jsonl(data_root / "dev" / "bump.jsonl.gz")
     if limit:
@@ -163,7 +168,8 @@ def evaluate(model: Any, tokenizer: Any, *, data_root: Path = DATA_ROOT, limit: 
     report: dict[str, Any] = {"frank": {}, "bump": {}, "n_frank": len(frank), "n_bump_rows": len(bump),
                               "top_k": top_k, "limit": limit}
     t0 = time.perf_counter()
-    fs = score_docs(model, tokenizer, frank, top_k=top_k, batch_tokens=batch_tokens, bf16=bf16) if frank else {}
+    kw = {"batch_tokens": batch_tokens, "bf16": bf16, "max_length": max_length, "progress": progress}
+    fs = score_docs(model, tokenizer, frank, top_k=top_k, **kw) if frank else {}
     y = np.asarray([int(r["label"]) for r in frank])
     origins = np.asarray([r.get("origin", "") for r in frank])
     for k, s in fs.items():
@@ -176,7 +182,7 @@ def evaluate(model: Any, tokenizer: Any, *, data_root: Path = DATA_ROOT, limit: 
         report["frank"][k] = entry
     report["frank_seconds"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
-    bs = score_docs(model, tokenizer, bump, top_k=top_k, batch_tokens=batch_tokens, bf16=bf16) if bump else {}
+    bs = score_docs(model, tokenizer, bump, top_k=top_k, **kw) if bump else {}
     for k, s in bs.items():
         report["bump"][k] = twin_wins(bump, s)
     report["bump_seconds"] = round(time.perf_counter() - t0, 1)

