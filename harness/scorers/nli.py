@@ -19,7 +19,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from harness.config import ModelConfig, NLIScorerConfig
@@ -29,9 +29,12 @@ from harness.models.loading import ModelUnavailableError, load_model
 from harness.models.nli_labels import nli_label_index, to_nli_probs
 from harness.results.schema import ModelInfo
 from harness.scorers.base import ClaimKey, ScorerContext, scorer
+from harness.scorers.fusion import FEATURES as FUSION_FEATURES
 from harness.scorers.overlap import content_words
 from harness.segment.sentences import split_sentences
 from harness.types import ClaimScore, Evidence, SegmentedPair
+
+FUSION_FEATURE_POS = {name: i for i, name in enumerate(FUSION_FEATURES)}
 
 Unit = tuple[str, int, int, int]
 """A premise unit met by a claim: (text, start, end, index of its premise)."""
@@ -180,6 +183,11 @@ class NLIScorer:
         """Premise-unit counts of the sources whose claims met only ``max_premises_per_claim`` units."""
         self.count_tokens = TokenCounter(self.backend.tokenizer)
         """Tokens a text takes (segmentation sizes premise units with it; the truncation count reuses it)."""
+        self.fusion_head = None
+        if cfg.fusion:
+            from harness.scorers.fusion import load_fusion_head
+
+            self.fusion_head = load_fusion_head(cfg.fusion_head)
 
     def languages(self) -> frozenset[str] | None:
         return frozenset(self.info.languages) if self.info.languages else None
@@ -209,7 +217,11 @@ class NLIScorer:
         return out
 
     def models(self) -> list[ModelInfo]:
-        return [self.info]
+        if self.fusion_head is None:
+            return [self.info]
+        head = self.fusion_head
+        return [self.info, ModelInfo(role="fusion", id=self.cfg.fusion_head or "fusion-english",
+                                     revision=head.version, weight_sha256=head.sha256, languages=["en"])]
 
     def run_warnings(self) -> list[str]:
         """What run.json should say about the pairs scored since the last call (then forgotten, so that a run
@@ -281,6 +293,7 @@ class NLIScorer:
                 claims[j] = (sp, ci, units + more, n_lone + more_lone, later[1:])
         self._count_truncated(pairs)
         result: dict[ClaimKey, ClaimScore] = {}
+        fuse = self._fusion(pairs) if self.cfg.fusion else None
         for (sp, ci, units, n_lone, _), claim_rows in zip(claims, per_claim, strict=True):
             claim = sp.claims[ci]
             score, label, reason, at, probs = claim_verdict(claim_rows, self.cfg)
@@ -292,7 +305,42 @@ class NLIScorer:
                 evidence=Evidence(text, start, end, premise_index),
                 detail=self._detail(len(claim_rows) - n_lone, n_lone, len(sp.premises)),
             )
+            if fuse is not None:
+                result[(sp.pair.id, claim.index)] = fuse(sp, result[(sp.pair.id, claim.index)])
         return result
+
+    def _fusion(self, pairs: Sequence[SegmentedPair]) -> Callable[[SegmentedPair, ClaimScore], ClaimScore]:
+        """``fusion: true``: each claim's score becomes the fusion head's P(supported) over its NLI verdict and
+        the source's evidence (:mod:`harness.scorers.fusion`); the NLI numbers stay in ``detail``."""
+        from harness.scorers.fusion import SourceFacts, claim_features
+
+        head = self.fusion_head
+        assert head is not None
+        facts: dict[str, SourceFacts] = {}
+
+        def fuse(sp: SegmentedPair, row: ClaimScore) -> ClaimScore:
+            if sp.pair.id not in facts:
+                facts[sp.pair.id] = SourceFacts.of(sp.pair.source)
+            evidence = row.evidence.text if row.evidence else ""
+            feats = claim_features(row.text, row.probs, evidence, facts[sp.pair.id])
+            p = float(head.predict([feats])[0])
+            missing = {"numbers_missing": int(feats[FUSION_FEATURE_POS["numbers_missing"]]),
+                       "names_missing": int(feats[FUSION_FEATURE_POS["names_missing"]])}
+            if p >= self.cfg.supported_threshold:
+                label, reason = "supported", "entailed"
+            elif row.label == "contradicted":
+                label, reason = "contradicted", row.reason
+            elif missing["names_missing"] or missing["numbers_missing"]:
+                label = "unsupported"
+                reason = "extrinsic_name" if missing["names_missing"] else "extrinsic_number"
+            else:
+                label, reason = "unsupported", "no_evidence" if row.label == "supported" else row.reason
+            detail = {**row.detail, "nli_score": row.score, "nli_label": row.label, **missing}
+            return ClaimScore(pair_id=row.pair_id, scorer=row.scorer, claim_index=row.claim_index, text=row.text,
+                              start=row.start, end=row.end, score=round(p, 6), label=label,  # type: ignore[arg-type]
+                              reason=reason, probs=row.probs, evidence=row.evidence, detail=detail)
+
+        return fuse
 
     def _units(self, sp: SegmentedPair, positions: Sequence[int], claim: str,
                memo: dict[tuple[str, int], list[tuple[str, int, int, set[str]]]],

@@ -46,15 +46,13 @@ def accepts_segments(model: torch.nn.Module) -> bool:
 
 def build_large_classifier() -> tuple[torch.nn.Module, Any]:
     """A 3-way MPNetForSequenceClassification on the verified all-mpnet-base-v2 base (head untrained)."""
-    from transformers import AutoTokenizer, MPNetForSequenceClassification
+    from transformers import AutoTokenizer
 
-    from harness.models import large_base
+    from harness.models import embedded_large, large_base
 
     base_dir = large_base.base_dir()
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
-    model = embedded.build_from_base(MPNetForSequenceClassification, base_dir, num_labels=3,
-                                     id2label=dict(embedded.ID2LABEL), label2id=dict(embedded.LABEL2ID))
-    return model, tokenizer
+    return embedded_large.build_large_classifier(base_dir), tokenizer
 
 
 def base_sha256(base: str) -> str:

@@ -42,7 +42,8 @@ def save_checkpoint(path: Path, model: torch.nn.Module, opt: Any, sched: Any, st
 
 
 def _without_max_steps(fingerprint: str) -> str:
-    """A fingerprint with ``train.max_steps`` dropped (checkpoints written before it was left out carry it)."""
+    """A fingerprint with ``train.max_steps`` dropped (checkpoints written before it was left out carry it), and
+    the unused ``model.tiny`` section of a real base (it gained fields since; they cannot change such a run)."""
     try:
         dump = json.loads(fingerprint)
     except json.JSONDecodeError:
@@ -50,6 +51,8 @@ def _without_max_steps(fingerprint: str) -> str:
     for holder in (dump, dump.get("config", {})):  # the NLI trainer's shape and the QA trainer's
         if isinstance(holder, dict) and isinstance(holder.get("train"), dict):
             holder["train"].pop("max_steps", None)
+        if isinstance(holder, dict) and isinstance(holder.get("model"), dict) and holder["model"].get("base") != "tiny":
+            holder["model"].pop("tiny", None)
     return json.dumps(dump, sort_keys=True)
 
 
