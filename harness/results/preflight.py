@@ -10,11 +10,37 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["OutputLocationError", "check_cache_file", "check_output_locations", "check_writable_folder"]
+from harness.results.reader import RunError
+
+__all__ = [
+    "OutputLocationError",
+    "UnsafeWriteError",
+    "check_cache_file",
+    "check_output_locations",
+    "check_writable_folder",
+    "link_error",
+    "refuse_link",
+]
 
 
 class OutputLocationError(ValueError):
     """An output path that cannot be written; the message is one line naming the path and the setting."""
+
+
+class UnsafeWriteError(OutputLocationError, RunError):
+    """A name harness writes is a symbolic link (or not a regular file/folder): one line naming it. Both an
+    :class:`OutputLocationError` (``run``: exit 2) and a :class:`RunError` (``report``, ``history``: exit 2)."""
+
+
+def link_error(path: Path, what: str) -> UnsafeWriteError:
+    return UnsafeWriteError(f"{path}: is a symbolic link where harness writes {what}; harness never writes "
+                            "through a link: remove it, or write somewhere else")
+
+
+def refuse_link(path: Path, what: str = "a file") -> None:
+    """Raise :class:`UnsafeWriteError` if ``path`` is a symbolic link (dangling or not)."""
+    if path.is_symlink():
+        raise link_error(path, what)
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -61,8 +87,6 @@ def check_cache_file(path: Path) -> None:
     """``runtime.cache`` names a regular file, or nothing yet in a writable folder: not a folder, a device
     (``/dev/null``), a pipe or a symbolic link (sqlite would write through it, and its ``-wal``/``-shm``
     files beside it). Raises :class:`OutputLocationError` with one line; creates nothing."""
-    from harness.results.safe_io import refuse_link
-
     for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
         refuse_link(p, "the output cache (runtime.cache)")
     if path.is_dir():

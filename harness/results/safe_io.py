@@ -26,30 +26,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from harness.results.preflight import OutputLocationError
-from harness.results.reader import RunError
+from harness.results.preflight import UnsafeWriteError, link_error, refuse_link
 
 __all__ = ["UnsafeWriteError", "atomic_file", "atomic_write_bytes", "atomic_write_text", "ensure_dir",
            "open_append", "open_lock", "open_new", "refuse_link"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-
-
-class UnsafeWriteError(OutputLocationError, RunError):
-    """A name harness writes is a symbolic link (or not a regular file/folder): one line naming it. Both an
-    :class:`OutputLocationError` (``run``: exit 2) and a :class:`RunError` (``report``, ``history``: exit 2)."""
-
-
-def _link_error(path: Path, what: str) -> UnsafeWriteError:
-    return UnsafeWriteError(f"{path}: is a symbolic link where harness writes {what}; harness never writes "
-                            "through a link: remove it, or write somewhere else")
-
-
-def refuse_link(path: Path, what: str = "a file") -> None:
-    """Raise :class:`UnsafeWriteError` if ``path`` is a symbolic link (dangling or not)."""
-    if path.is_symlink():
-        raise _link_error(path, what)
 
 
 def ensure_dir(path: Path, what: str = "a folder") -> Path:
@@ -79,7 +62,7 @@ def open_lock(path: Path) -> BinaryIO:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | _NOFOLLOW | _CLOEXEC, 0o666)
     except OSError as e:
         if path.is_symlink():
-            raise _link_error(path, "its lock file") from None
+            raise link_error(path, "its lock file") from None
         raise UnsafeWriteError(f"{path}: cannot open the lock file ({e.strerror})") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
@@ -93,7 +76,7 @@ def open_append(path: Path, what: str = "a log") -> BinaryIO:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | _NOFOLLOW | _CLOEXEC, 0o600)
     except OSError as e:
         if path.is_symlink():
-            raise _link_error(path, what) from None
+            raise link_error(path, what) from None
         raise UnsafeWriteError(f"{path}: cannot open {what} ({e.strerror})") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
