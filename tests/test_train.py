@@ -411,3 +411,17 @@ def test_resume_ignores_fields_a_real_base_does_not_use(tmp_path: Path) -> None:
     changed = {"model": {"base": "large"}, "train": {"lr": 2.0}}
     assert _without_max_steps(json.dumps(changed)) != _without_max_steps(json.dumps({"model": {"base": "large"},
                                                                                       "train": {"lr": 1.0}}))
+
+
+def test_pilot_yardstick_sees_what_the_large_model_sees() -> None:
+    """The small-model pilot (issue 28) trains on the large run's mix, order and schedule and is measured on the
+    same dev subset, so the two dev curves compare models, not data; state lives outside the work tree."""
+    repo = Path(__file__).resolve().parents[1]
+    large = T.load_config(repo / "configs" / "train_embedded_large.yaml")
+    small = T.load_config(repo / "configs" / "train_embedded_pilot_small.yaml")
+    assert (large.model.base, small.model.base) == ("large", "embedded")
+    assert large.data == small.data and large.seed == small.seed and large.eval == small.eval
+    for key in ("batch_size", "max_steps", "warmup_ratio", "sort_chunk", "epochs"):
+        assert getattr(large.train, key) == getattr(small.train, key), key
+    for cfg in (large, small):
+        assert cfg.output.train_dir.startswith("~/.cache/harness-train/")
