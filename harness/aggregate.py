@@ -8,6 +8,7 @@ segments (navigation, meta text) get ``not_checkable`` and do not dilute the pai
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -67,9 +68,13 @@ def claims_for_pair(
 def mark_unverified(rows: Sequence[ClaimScore], reason: str) -> list[ClaimScore]:
     """Rows of a pair the scorer does not support: model verdicts become ``not_checkable`` with the
     language reason; the number moves to ``detail["unverified_score"]`` so it is visible but never
-    counted. Rule-based flags (fabricated quotes, off-topic) stand, since they need no model."""
+    counted. Rule-based flags (fabricated quotes, off-topic) stand, since they need no model. A claim no model
+    was asked about (``not_scored``: a pair in a language no judge declares) takes the language reason."""
     out = []
     for r in rows:
+        if r.label == "not_checkable" and r.reason == "not_scored":
+            out.append(dataclasses.replace(r, reason=reason))
+            continue
         if r.label == "not_checkable" or r.detail.get("flags"):
             out.append(r)
             continue

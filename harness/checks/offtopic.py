@@ -34,13 +34,17 @@ __all__ = ["EmbedFn", "OffTopicResult", "find_off_topic"]
 _WORD = re.compile(r"[^\W\d_]{4,}")
 
 
-def _content(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
+def _stems(text: str) -> set[str]:
+    """Content-word stems (5-letter prefixes, case-folded), without a list of every word (a long unit)."""
+    return {m.group().lower()[:5] for m in _WORD.finditer(text)}
 
 
 def _share(text: str, stems: set[str]) -> float:
-    words = _content(text)
-    return sum(w[:5] in stems for w in words) / len(words) if words else 0.0
+    n = hits = 0
+    for m in _WORD.finditer(text):
+        n += 1
+        hits += m.group().lower()[:5] in stems
+    return hits / n if n else 0.0
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
@@ -73,7 +77,7 @@ def find_off_topic(
     if not checkable:
         return OffTopicResult([], {})
     names = {i: len(_names_in(t, vocab)) for i, t in checkable}
-    stems = {w[:5] for w in _content(source)}
+    stems = _stems(source)
     lexical = {i: _share(t, stems) for i, t in checkable}
     src_sim = {i: 0.0 for i, _ in checkable}
     anchor_sim = {i: 0.0 for i, _ in checkable}

@@ -28,11 +28,13 @@ cannot tell a faithful translation from a made-up quote of the same shape by the
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from harness.segment.quotes import QuoteSpan, find_quotes
@@ -130,13 +132,58 @@ def _shape(s: str) -> tuple[int, int, int, int]:
     return t.count("?"), t.count("!"), len(re.findall(r"[.!?…](?:\s|$)", t + " ")), frag
 
 
+FUZZY_NAME_BUDGET = 10_000
+"""Spelling-variant comparisons (``Mexico``/``Mexiko``, difflib) one name look-up over a whole text may make.
+Exact and prefix matches (``Sheinbaum``/``Sheinbaums``) are always found, by set and sorted-list look-ups; the
+budget only matters for a text with tens of thousands of distinct capitalised tokens (base64, a pasted log), whose
+cost it keeps linear."""
+
+
+class _NameIndex:
+    """Names for near-match look-ups (:func:`_near`) in time that does not grow with the number of names: an exact
+    set, a sorted list for prefixes, and spelling variants compared only within the same first two letters and a
+    length that can reach a 0.8 ratio."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.exact = frozenset(names)
+        self.ordered = sorted(self.exact)
+        buckets: dict[str, list[tuple[int, str]]] = {}
+        for x in self.ordered:
+            buckets.setdefault(x[:2], []).append((len(x), x))
+        for b in buckets.values():
+            b.sort()
+        self.buckets = buckets
+
+    def near(self, f: str, budget: list[int]) -> bool:
+        """Is ``f`` near a name of the index? ``budget[0]`` counts down the fuzzy comparisons left."""
+        if f in self.exact:
+            return True
+        if len(f) >= 4:
+            at = bisect.bisect_right(self.ordered, f)
+            if at < len(self.ordered) and self.ordered[at].startswith(f):
+                return True  # a longer name starting with f
+            if any(f[:k] in self.exact for k in range(4, len(f))):
+                return True  # a name of >= 4 letters that f starts with
+        if len(f) < 5:
+            return False
+        bucket = self.buckets.get(f[:2], ())
+        lo = bisect.bisect_left(bucket, (-(-2 * len(f) // 3), ""))
+        for _, x in bucket[lo:]:
+            if 2 * len(x) > 3 * len(f):
+                break  # too long for a 0.8 ratio
+            if budget[0] <= 0:
+                return False
+            budget[0] -= 1
+            if difflib.SequenceMatcher(None, f, x).ratio() >= 0.8:
+                return True
+        return False
+
+
 def shared_names(rewrite: str, source: str) -> frozenset[str]:
     """Folded capitalised tokens of the rewrite (not sentence-initial) with a near match in the source:
     names, places, institutions that both texts mention, whatever their languages."""
-    src = {_fold(m).replace(".", "") for m in _NAME.findall(source)}
-    by_start: dict[str, list[str]] = {}
-    for x in src:  # near matches share their first two letters: compare within that bucket only (linear)
-        by_start.setdefault(x[:2], []).append(x)
+    src = _NameIndex(_fold(m).replace(".", "") for m in _NAME.findall(source))
+    budget = [FUZZY_NAME_BUDGET]
     out = set()
     for m in re.finditer(_NAME, rewrite):
         tok = m.group(0)
@@ -144,13 +191,21 @@ def shared_names(rewrite: str, source: str) -> frozenset[str]:
         if tok in _COMMON_CAPS or m.start() == 0 or re.search(r"[.!?\"“„'‘]\s*$", before):
             continue
         f = _fold(tok).replace(".", "")
-        if f in src or any(_near(f, x) for x in by_start.get(f[:2], ())):
+        if f in out or src.near(f, budget):
             out.add(f)
     return frozenset(out)
 
 
+@lru_cache(maxsize=2)
+def _index(vocab: frozenset[str]) -> _NameIndex:
+    return _NameIndex(vocab)
+
+
 def _names_in(s: str, vocab: frozenset[str]) -> set[str]:
-    return {n for n in _names(s) if any(_near(n, v) for v in vocab)}
+    """Names of ``s`` near a name of ``vocab`` (see :class:`_NameIndex`)."""
+    index = _index(vocab)
+    budget = [FUZZY_NAME_BUDGET]
+    return {n for n in _names(s) if index.near(n, budget)}
 
 
 def _speaker(doc: str, q: QuoteSpan, vocab: frozenset[str], window: int = 80) -> set[str]:

@@ -21,8 +21,9 @@ __all__ = ["MAX_CONFIG_VALUES", "DuplicateKeyError", "apply_overrides", "config_
 
 
 MAX_CONFIG_VALUES = 100_000
-"""A config whose YAML aliases expand to more values than this is refused (a "billion laughs" bomb would
-otherwise take minutes and gigabytes in validation, hashing and run.json)."""
+"""A config whose YAML aliases (``*name``, and merge keys ``<<: *name``) add more values than this when expanded
+is refused: a "billion laughs" bomb would otherwise take minutes and gigabytes in validation, hashing and
+run.json. Only what aliases add is counted: a plain list of 150,000 values is fine."""
 
 
 def _known_keys() -> set[str]:
@@ -128,22 +129,6 @@ def _parse_scalar(text: str) -> Any:
     return value
 
 
-def _expanded_size(obj: Any, limit: int) -> int:
-    """Number of values in ``obj`` with shared (aliased) sub-trees counted every time they occur;
-    stops counting once past ``limit``."""
-    n = 0
-    stack = [obj]
-    while stack and n <= limit:
-        cur = stack.pop()
-        n += 1
-        if isinstance(cur, dict):
-            stack.extend(cur.keys())
-            stack.extend(cur.values())
-        elif isinstance(cur, list | tuple):
-            stack.extend(cur)
-    return n
-
-
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``dotted.key=value`` overrides (values parsed as YAML; list items by index: ``scorers.0.name``).
 
@@ -204,46 +189,132 @@ class DuplicateKeyError(yaml.YAMLError):
     """A mapping names the same key twice (YAML says keys are unique; PyYAML keeps the last silently)."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys, naming the key and both lines (a second ``data:`` block
-    replaced the first without a word)."""
+class _AliasBombError(yaml.YAMLError):
+    """Aliases expand to more than :data:`MAX_CONFIG_VALUES` values, or an alias contains itself."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            try:
-                first = seen.get(key)
-            except TypeError:  # an unhashable key: let the base class report it
-                continue
-            if first is not None:
-                raise DuplicateKeyError(f"line {line}: key {key!r} repeats the key of line {first} (YAML keys "
-                                        "must be unique; merge the two or delete one)")
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader (no Python objects, ever) whose document is checked before it is built (see :func:`_check_nodes`);
+    merge keys (``<<: *defaults``) are YAML 1.1 and work as in any other tool."""
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _key_value(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """A mapping key as the config will see it (``1`` and ``"1"`` differ, ``yes`` and ``true`` do not); None for
+    a key that is not a plain value (a list or mapping as key: left to the constructor)."""
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    try:
+        value = loader.construct_object(node)
+        hash(value)
+    except (yaml.YAMLError, TypeError, ValueError):
+        return None
+    return (type(value).__name__, value)
+
+
+def _check_nodes(loader: yaml.SafeLoader, root: yaml.Node, limit: int) -> None:
+    """Before anything is built: refuse a key repeated in one mapping (naming both lines; keys brought in by a
+    merge key may be overridden, as YAML says), and aliases that add more than ``limit`` values when expanded.
+
+    Work is linear in the document's nodes: each node's expanded size is computed once (capped far above any
+    real document, so that the numbers stay small)."""
+    cap = 10**18
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    distinct = 0
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            if isinstance(node, yaml.MappingNode):
+                kids = [n for kv in node.value for n in kv]
+            elif isinstance(node, yaml.SequenceNode):
+                kids = list(node.value)
+            else:
+                kids = []
+            sizes[key] = min(cap, 1 + sum(sizes[id(k)] for k in kids))
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            line = node.start_mark.line + 1
+            raise _AliasBombError(f"line {line}: an alias refers to the value that contains it (a value that "
+                                  "never ends); write the values out instead")
+        distinct += 1
+        on_path.add(key)
+        stack.append((node, True))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for k, v in node.value:
+                if k.tag != _MERGE_TAG:
+                    kv = _key_value(loader, k)
+                    if kv is not None:
+                        first = seen.get(kv)
+                        line = k.start_mark.line + 1
+                        if first is not None:
+                            raise DuplicateKeyError(
+                                f"line {line}: key {kv[1]!r} repeats the key of line {first} (YAML keys must be "
+                                "unique; merge the two or delete one)")
+                        seen[kv] = line
+                stack.append((v, False))
+                stack.append((k, False))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((v, False) for v in reversed(node.value))
+    if sizes[id(root)] - distinct > limit:
+        raise _AliasBombError(f"YAML aliases expand to more than {limit:,} values (an alias bomb?); write the "
+                              "values out instead")
+
+
+def _read_yaml(path: Path, text: str) -> Any:
+    """Compose, check (:func:`_check_nodes`), then build; every error is one line naming the config's line."""
+    loader = _ConfigLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            mark = loader.get_mark()
+            raise ConfigError(f"{path}: line {mark.line + 1}: not valid YAML (values nested too deeply)") from None
+        if node is None:
+            return None
+        _check_nodes(loader, node, MAX_CONFIG_VALUES)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
     """Read, override, validate. Raises :class:`ConfigError` with one line on any problem."""
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader subclass
-    except DuplicateKeyError as e:
-        raise ConfigError(f"{path}: {e}") from None
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as e:
+        line = e.object[: e.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: not valid UTF-8 (byte 0x{e.object[e.start]:02x}); save the config "
+                          "as UTF-8") from None
+    except (IsADirectoryError, NotADirectoryError) as e:
+        raise ConfigError(f"{path}: cannot read the config ({type(e).__name__})") from None
+    try:
+        raw = _read_yaml(path, text)
+    except (DuplicateKeyError, _AliasBombError) as e:
+        raise ConfigError(f"{path}: {e}") from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow (NUL, other control characters)
+        pos = max(0, min(e.position, len(text)))
+        line, col = text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+        raise ConfigError(f"{path}: line {line}: not valid YAML (character U+{e.character:04X} at column {col} is "
+                          "not allowed in YAML; binary data?)") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
-    except (UnicodeDecodeError, IsADirectoryError, NotADirectoryError) as e:
-        raise ConfigError(f"{path}: cannot read the config ({type(e).__name__})") from None
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())
+        raise ConfigError(f"{path}:{where}: not valid YAML ({problem})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping of keys (name, data, scorers, ...)")
-    if _expanded_size(raw, MAX_CONFIG_VALUES) > MAX_CONFIG_VALUES:
-        raise ConfigError(f"{path}: YAML aliases expand to more than {MAX_CONFIG_VALUES:,} values "
-                          "(an alias bomb?); write the values out instead")
     if isinstance(raw.get("data"), dict):
         raw["data"] = [raw["data"]]
     try:

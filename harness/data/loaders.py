@@ -10,6 +10,8 @@ import csv
 import gzip
 import json
 import math
+import re
+import reprlib
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -92,6 +94,85 @@ class Position:
         self.text: str | None = None
 
 
+class _DuplicateKey(Exception):
+    """Raised by :func:`_unique_object` (inside the JSON reader) with the repeated key."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook``: a JSON object, refusing a key given twice (Python's reader keeps the last silently)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DuplicateKey(k)
+            seen.add(k)
+    return obj
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_object)
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]')
+
+
+def _duplicate_key_offsets(text: str, key: str) -> tuple[int, int] | None:
+    """Offsets in ``text`` (valid JSON) of the first and second occurrence of ``key`` in one object, found by a
+    linear scan that tracks which object each key belongs to (only run once a duplicate is known to exist)."""
+    stack: list[dict[str, int] | None] = []
+    for m in _JSON_TOKEN.finditer(text):
+        tok = m.group()
+        if tok in "{[":
+            stack.append({} if tok == "{" else None)
+        elif tok in "}]":
+            if stack:
+                stack.pop()
+        elif stack and stack[-1] is not None:
+            rest = text[m.end():m.end() + 64].lstrip()
+            if not rest.startswith(":"):
+                continue
+            name = json.loads(tok)
+            if name in stack[-1]:
+                if name == key:
+                    return stack[-1][name], m.start()
+                continue
+            stack[-1][name] = m.start()
+    return None
+
+
+def _line_col(text: str, offset: int, first_line: int = 1) -> tuple[int, int]:
+    """1-based line and column of ``offset`` in ``text`` whose first line is ``first_line``."""
+    line = first_line + text.count("\n", 0, offset)
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _parse_json(text: str, start: int, path: Path, first_line: int) -> tuple[Any, int]:
+    """One JSON value of ``text`` from ``start`` (returns it and where it ends), refusing what Python's reader would
+    take silently or crash on: a key given twice in one object (both positions named), nesting deeper than the
+    reader can follow (a RecursionError otherwise)."""
+    try:
+        return _DECODER.raw_decode(text, start)
+    except _DuplicateKey as e:
+        at = _duplicate_key_offsets(text[start:], e.key)
+        if at is None:  # pragma: no cover - the scan finds what the reader found
+            where = f"line {_line_col(text, start, first_line)[0]}: key {e.key!r} appears twice in one object"
+        else:
+            (l1, c1), (l2, c2) = (_line_col(text, start + o, first_line) for o in at)
+            both = f"columns {c1} and {c2}" if l1 == l2 else f"line {l1} column {c1} and line {l2} column {c2}"
+            where = f"line {l2}: key {e.key!r} appears twice in one object ({both})"
+        raise DataError(f"{path}: {where}; JSON keys must be unique (a reader would keep one silently): rename or "
+                        "delete one") from None
+    except RecursionError:
+        line = _line_col(text, start, first_line)[0]
+        raise DataError(f"{path}: line {line}: a value nested too deeply to read (hundreds of levels of [ or {{); "
+                        "flatten it or drop the field") from None
+
+
+_JSON_SPACE = re.compile(r"[ \t\r\n]*")
+
+
 def _jsonl_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
     """One JSON object per line; CRLF line ends and a BOM are accepted, a bad line is named by number."""
     with _open_binary(path) as fh:
@@ -100,7 +181,10 @@ def _jsonl_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row, end = _parse_json(line, _JSON_SPACE.match(line).end(), path, n)  # type: ignore[union-attr]
+                end = _JSON_SPACE.match(line, end).end()  # type: ignore[union-attr]
+                if end != len(line):
+                    raise json.JSONDecodeError("Extra data", line, end)
             except json.JSONDecodeError as e:
                 hint = " (the last line is cut off: was the file truncated?)" if not raw.endswith(b"\n") else ""
                 raise DataError(f"{path}: line {n}: not valid JSON ({e.msg}){hint}") from None
@@ -110,12 +194,77 @@ def _jsonl_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
             yield row
 
 
+def _json_array_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
+    """A JSON file holding one list of objects (what the ``datasets`` json builder also reads); items are named
+    by the line they start on."""
+    with _open_binary(path) as fh:
+        raw = fh.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise DataError(f"{path}: line {line}: not valid UTF-8 (byte 0x{raw[e.start]:02x}); re-encode the file as "
+                        "UTF-8") from None
+    del raw
+    ws = _JSON_SPACE
+    i = ws.match(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("[", i):
+        raise DataError(f"{path}: line {_line_col(text, i)[0]}: expected a JSON list of objects or JSON Lines")
+    i = ws.match(text, i + 1).end()  # type: ignore[union-attr]
+    n = 0
+    while True:
+        if text.startswith("]", i):
+            break
+        line = _line_col(text, i)[0]
+        try:
+            row, i = _parse_json(text, i, path, 1)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}: line {e.lineno}: not valid JSON ({e.msg})") from None
+        n += 1
+        if not isinstance(row, dict):
+            raise DataError(f"{path}: line {line}: item {n}: expected a JSON object, got {type(row).__name__}")
+        pos.text = f"item {n} (line {line})"
+        yield row
+        i = ws.match(text, i).end()  # type: ignore[union-attr]
+        if text.startswith(",", i):
+            i = ws.match(text, i + 1).end()  # type: ignore[union-attr]
+        elif not text.startswith("]", i):
+            raise DataError(f"{path}: line {_line_col(text, i)[0]}: not valid JSON (expected ',' or ']' after item "
+                            f"{n})")
+    if text[i + 1:].strip():
+        raise DataError(f"{path}: line {_line_col(text, i + 1)[0]}: not valid JSON (extra data after the list)")
+
+
+def _bad_utf8_line(path: Path) -> DataError | None:
+    """The error naming the first line (and column) that is not valid UTF-8, found by reading the file again as
+    bytes (a text reader decodes in blocks and knows no line); None if every line decodes."""
+    try:
+        with _open_binary(path) as fh:
+            for n, raw in _lines(fh, path):
+                _decode_line(raw, path, n)
+    except DataError as e:
+        return e
+    except (OSError, EOFError, zlib.error):
+        return None
+    return None
+
+
 def _csv_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
-    """A header row then one record per row; quoted fields may hold newlines (RFC 4180)."""
+    """A header row then one record per row; quoted fields may hold newlines (RFC 4180). A column named twice in
+    the header is refused (a dict reader would keep the last silently)."""
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     with _open_text(path) as fh:
         reader = csv.DictReader(fh)
         try:
+            first: dict[str, int] = {}
+            for i, name in enumerate(reader.fieldnames or [], 1):
+                if not name.strip():  # unnamed columns (trailing commas) cannot be mapped; they repeat harmlessly
+                    continue
+                if name in first:
+                    raise DataError(f"{path}: line {reader.line_num}: column {name!r} appears twice in the header "
+                                    f"(columns {first[name]} and {i}); a reader would keep one silently: rename "
+                                    "or delete one")
+                first[name] = i
             for n, row in enumerate(reader, 1):
                 pos.text = f"row {n} (line {reader.line_num})"
                 if None in row:
@@ -125,6 +274,9 @@ def _csv_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
         except csv.Error as e:
             raise DataError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from None
         except UnicodeDecodeError as e:
+            named = _bad_utf8_line(path)
+            if named is not None:
+                raise named from None
             raise DataError(f"{path}: not valid UTF-8 (byte 0x{e.object[e.start]:02x}); "
                             "re-encode the file as UTF-8") from None
 
@@ -146,21 +298,78 @@ def _parquet_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
             yield row
 
 
-def _hf_rows(cfg: DataConfig) -> Iterator[dict[str, Any]]:
+_HF_BUILDERS = ("json", "csv", "parquet")
+_SPLIT_HEAD = re.compile(r"train\[:(\d+)\]")
+
+
+def _local_builder(cfg: DataConfig) -> str | None:
+    """``json``/``csv``/``parquet`` when ``type: hf`` names local files (``path`` without ``hf_name``, or with a
+    builder name as ``hf_name``), else None (a hub dataset)."""
+    if not cfg.path or (cfg.hf_name and cfg.hf_name not in _HF_BUILDERS):
+        return None
+    if cfg.hf_name:
+        return cfg.hf_name
+    suffix = "".join(Path(cfg.path).suffixes)
+    return "csv" if ".csv" in suffix else "parquet" if ".parquet" in suffix else "json"
+
+
+def _local_files(pattern: str) -> list[Path]:
+    p = Path(pattern)
+    if p.is_file():
+        return [p]
+    if p.is_dir():
+        return sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
+    import glob
+
+    return sorted(Path(f) for f in glob.glob(pattern, recursive=True) if Path(f).is_file())
+
+
+def _json_rows(path: Path, pos: Position) -> Iterator[dict[str, Any]]:
+    """The ``datasets`` json builder's two shapes: JSON Lines, or one list of objects."""
+    with _open_binary(path) as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return _json_array_rows(path, pos) if head.startswith(b"[") else _jsonl_rows(path, pos)
+
+
+def _local_hf_rows(cfg: DataConfig, builder: str, pos: Position) -> Iterator[dict[str, Any]]:
+    """Local files given as ``type: hf`` are read by the harness's own readers (errors name file and line; no Arrow
+    copy is written under ``~/.cache/huggingface``). A local file has one split, ``train`` (``train[:N]`` keeps the
+    first N rows)."""
+    assert cfg.path is not None
+    head = _SPLIT_HEAD.fullmatch(cfg.split.replace(" ", ""))
+    if cfg.split != "train" and head is None:
+        raise DataError(f"{cfg.path}: split {cfg.split!r}: local data files have one split, 'train' (data.limit "
+                        "keeps the first N pairs)")
+    files = _local_files(cfg.path)
+    if not files:
+        raise DataError(f"{cfg.path}: no such file (type 'hf' with a path reads local files)")
+    reader = {"json": _json_rows, "csv": _csv_rows, "parquet": _parquet_rows}[builder]
+    left = int(head.group(1)) if head is not None else None
+    for f in files:
+        sub = Position()
+        for row in reader(f, sub):
+            if left is not None:
+                if left <= 0:
+                    return
+                left -= 1
+            pos.text = sub.text if len(files) == 1 else f"{f.name}: {sub.text}"
+            yield row
+
+
+def _hf_rows(cfg: DataConfig, pos: Position) -> Iterator[dict[str, Any]]:
+    builder = _local_builder(cfg)
+    if builder is not None:
+        yield from _local_hf_rows(cfg, builder, pos)
+        return
     import datasets
 
-    if cfg.path and not cfg.hf_name:
-        suffix = "".join(Path(cfg.path).suffixes)
-        builder = "csv" if ".csv" in suffix else "parquet" if ".parquet" in suffix else "json"
-        ds = datasets.load_dataset(builder, data_files=cfg.path, split=cfg.split)
-    else:
-        assert cfg.hf_name is not None
-        try:
-            ds = datasets.load_dataset(cfg.hf_name, cfg.hf_config, split=cfg.split, revision=cfg.revision,
-                                       data_files=cfg.path)
-        except Exception as e:  # the datasets library raises many types; one line is what the user needs
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            raise DataError(f"dataset {cfg.hf_name!r} (split {cfg.split!r}) cannot be loaded: {first}") from None
+    assert cfg.hf_name is not None
+    try:
+        ds = datasets.load_dataset(cfg.hf_name, cfg.hf_config, split=cfg.split, revision=cfg.revision,
+                                   data_files=cfg.path)
+    except Exception as e:  # the datasets library raises many types; one line is what the user needs
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise DataError(f"dataset {cfg.hf_name!r} (split {cfg.split!r}) cannot be loaded: {first}") from None
     yield from ds
 
 
@@ -186,13 +395,18 @@ def _rows(cfg: DataConfig, pos: Position) -> tuple[Iterable[dict[str, Any]], str
     if cfg.type == "seeds":
         return _seed_pair(cfg), str(cfg.path or cfg.source_file)
     if cfg.type == "hf":
-        return _hf_rows(cfg), str(cfg.hf_name or cfg.path)
+        return _hf_rows(cfg, pos), str(cfg.path if _local_builder(cfg) else cfg.hf_name)
     assert cfg.path is not None
     path = Path(cfg.path)
     if path.is_dir():
         raise DataError(f"{path}: is a folder; type {cfg.type!r} needs a file")
     reader = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}[cfg.type]
     return reader(path, pos), str(path)
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlevel = 3
 
 
 LABEL_WORDS: dict[str, float] = {
@@ -237,7 +451,7 @@ def parse_label(value: Any, where: str, column: str = "label") -> float | None:
     if f is not None and math.isnan(f):
         return None
     if f is None or not math.isfinite(f):
-        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        shown = _SHORT.repr(value)
         raise DataError(f"{where}: field {column!r}: value {shown} is not a label (allowed: {LABEL_VOCABULARY})")
     return f
 
@@ -320,6 +534,8 @@ def iter_pairs(cfg: DataConfig) -> tuple[Iterator[Pair], str]:
             yield from _pairs_from_rows(rows, cfg, origin, pos)
         except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as e:
             raise DataError(f"{origin}: cannot read ({type(e).__name__}: {e})") from None
+        except RecursionError:
+            raise _too_deep(origin, pos) from None
 
     return pairs(), origin
 
@@ -332,3 +548,11 @@ def load_pairs(cfg: DataConfig) -> tuple[list[Pair], str]:
         return rows_to_pairs(rows, cfg, origin, pos), origin
     except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as e:
         raise DataError(f"{origin}: cannot read ({type(e).__name__}: {e})") from None
+    except RecursionError:
+        raise _too_deep(origin, pos) from None
+
+
+def _too_deep(origin: str, pos: Position) -> DataError:
+    """A value nested too deeply to handle (a Parquet or ``datasets`` row, or a field used as text)."""
+    return DataError(f"{origin}: {pos.text or 'a row'}: a value nested too deeply to read (hundreds of levels); "
+                     "flatten it or drop the field")
