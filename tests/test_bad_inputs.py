@@ -209,20 +209,20 @@ def _corrupt_cache(tmp: Path) -> tuple[Path, list[str]]:
 
 
 def _long_line(tmp: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[Path, list[str]]:
-    import harness.data.loaders as loaders
+    import harness.data.readers as readers
 
-    loaders.MAX_RECORD_BYTES = 1000  # restored by the fixture below (the limit itself is 256 MiB)
+    readers.MAX_RECORD_BYTES = 1000  # restored by the fixture below (the limit itself is 256 MiB)
     return _jsonl_bytes(tmp, (json.dumps(ROW) + "\n" + json.dumps({**ROW, "id": "b", "source": "x" * 2000})
                               + "\n").encode())
 
 
 @pytest.fixture(autouse=True)
 def _restore_record_limit() -> object:
-    import harness.data.loaders as loaders
+    import harness.data.readers as readers
 
-    limit = loaders.MAX_RECORD_BYTES
+    limit = readers.MAX_RECORD_BYTES
     yield
-    loaders.MAX_RECORD_BYTES = limit
+    readers.MAX_RECORD_BYTES = limit
 
 
 @dataclass(frozen=True)
