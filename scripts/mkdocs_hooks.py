@@ -14,6 +14,7 @@ PAGES = {
     "model-cards/embedded.md": "harness/models/embedded/MODEL_CARD.md",
     "model-cards/embedded-qa.md": "harness/models/embedded_qa/MODEL_CARD.md",
     "model-cards/crosslingual.md": "harness/models/crosslingual/MODEL_CARD.md",
+    "model-cards/fusion.md": "harness/models/fusion/MODEL_CARD.md",
     "reference/benchmark.md": "harness/engine/BENCHMARK.md",
     "reference/checks.md": "harness/checks/README.md",
     "reference/seeds.md": "seeds/README.md",

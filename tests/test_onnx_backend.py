@@ -89,6 +89,7 @@ def test_int8_scheme_chosen_by_cpu_cannot_clip(model_and_tokenizer: tuple, monke
     from harness.engine.hf_backend import PairClassifierBackend
     from harness.engine.onnx_backend import OnnxPairClassifierBackend
 
+    exact_here = dev.cpu_has_int8_dot()  # the CPU the test runs on, before the flags are pretended
     monkeypatch.setattr(dev, "cpu_flags", lambda: flags)
     monkeypatch.setattr(dev, "_is_x86", lambda: True)
     model, tok = model_and_tokenizer
@@ -104,7 +105,8 @@ def test_int8_scheme_chosen_by_cpu_cannot_clip(model_and_tokenizer: tuple, monke
         assert 2 * 255 * w_max > 2**15 - 1, "would clip without VNNI"
         assert q.graph_path.name == "model.int8.onnx" and q.cache_key.endswith("|onnx-int8")
     ref = Engine(512).run(PairClassifierBackend(model, tok, max_length=128, cache_key="tiny"), PAIRS)
-    assert _max_diff(Engine(512).run(q, PAIRS), ref) <= INT8_TOLERANCE
+    if scheme == "s8-reduce-range" or exact_here:  # full-range weights clip on a CPU without VNNI (this test's
+        assert _max_diff(Engine(512).run(q, PAIRS), ref) <= INT8_TOLERANCE  # point): only checkable where exact
     with pytest.raises(ValueError, match="int8_scheme"):
         OnnxPairClassifierBackend(model, tok, quantize="int8", int8_scheme="u4")
 

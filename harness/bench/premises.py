@@ -10,7 +10,9 @@ the first labelled dataset's ROC-AUC (a sanity check, not a substitute for ``har
     harness bench premises --config configs/dev_suite.yaml --variant k2:premise_top_k=2,premise_stop_above=null
 
 The built-in variants: ``top3`` (three windows, nothing else: the default the judge-quality issue measured),
-``one-pass`` (today's selection without passes) and ``default`` (the config as it is).
+``one-pass`` (today's selection without passes), ``default`` (the config as it is), and, asked for by name,
+``fusion`` (the English fusion head on top: no model inputs of its own) and ``embedded-large`` (the 110M model with
+the same selection: its cost per pair beside the default; needs ``pip install -e ".[large]"`` and a delta).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "top3": {"premise_stop_above": None, "premise_widen_below": None, "sentence_premises_above": None},
     "one-pass": {"premise_stop_above": None},
     "default": {},
+    "fusion": {"fusion": True},
+    "embedded-large": {"model": {"id": "embedded-large"}},
 }
 """Built-in variants: changes to the config's ``nli`` scorer."""
 

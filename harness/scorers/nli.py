@@ -184,7 +184,7 @@ class NLIScorer:
         self.count_tokens = TokenCounter(self.backend.tokenizer)
         """Tokens a text takes (segmentation sizes premise units with it; the truncation count reuses it)."""
         self.fusion_head = None
-        if cfg.fusion:
+        if cfg.fusion or (cfg.fusion is None and cfg.model.id == "embedded"):
             from harness.scorers.fusion import load_fusion_head
 
             self.fusion_head = load_fusion_head(cfg.fusion_head)
@@ -293,7 +293,7 @@ class NLIScorer:
                 claims[j] = (sp, ci, units + more, n_lone + more_lone, later[1:])
         self._count_truncated(pairs)
         result: dict[ClaimKey, ClaimScore] = {}
-        fuse = self._fusion(pairs) if self.cfg.fusion else None
+        fuse = self._fusion(pairs) if self.fusion_head is not None else None
         for (sp, ci, units, n_lone, _), claim_rows in zip(claims, per_claim, strict=True):
             claim = sp.claims[ci]
             score, label, reason, at, probs = claim_verdict(claim_rows, self.cfg)

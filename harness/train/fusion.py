@@ -90,36 +90,53 @@ def claim_rows(run: Path, sources: dict[str, str], scorer: str = "nli") -> dict[
     return out
 
 
-def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float) -> dict[str, Any]:
+def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float, use: tuple[str, ...] = FEATURES) -> dict[str, Any]:
+    """Logistic regression on the standardised ``use`` columns of ``x``; the other features get weight 0 (the head
+    still reads every feature, so one file format serves any subset)."""
     from sklearn.linear_model import LogisticRegression
 
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
+    cols = [FEATURES.index(f) for f in use]
+    mean = np.zeros(len(FEATURES))
+    scale = np.ones(len(FEATURES))
+    coef = np.zeros(len(FEATURES))
+    mean[cols] = x[:, cols].mean(axis=0)
+    scale[cols] = x[:, cols].std(axis=0)
     scale[scale == 0] = 1.0
     lr = LogisticRegression(C=c, max_iter=2000)
-    lr.fit((x - mean) / scale, y, sample_weight=w)
-    return {"format": HEAD_FORMAT, "features": list(FEATURES), "mean": mean.tolist(), "scale": scale.tolist(),
-            "coef": lr.coef_[0].tolist(), "intercept": float(lr.intercept_[0]), "c": c}
+    lr.fit((x[:, cols] - mean[cols]) / scale[cols], y, sample_weight=w)
+    coef[cols] = lr.coef_[0]
+    return {"format": HEAD_FORMAT, "features": list(FEATURES), "used": list(use), "mean": mean.tolist(),
+            "scale": scale.tolist(), "coef": coef.tolist(), "intercept": float(lr.intercept_[0]), "c": c}
 
 
-def pair_auc(rows: dict[str, list[list[float]]], labels: dict[str, int], head: FusionHead | None,
-             groups: dict[str, str] | None = None) -> dict[str, float]:
-    """ROC-AUC of the mean-over-claims pair score (the head's, or P(entail) alone when ``head`` is None)."""
+def pair_scores(rows: dict[str, list[list[float]]], head: FusionHead | None) -> dict[str, float]:
+    """Mean-over-claims pair score: the head's P(supported), or P(entail) alone when ``head`` is None."""
+    out = {}
+    for pid, feats in rows.items():
+        if feats:
+            x = np.asarray(feats)
+            out[pid] = float(np.mean(head.predict(x) if head else 1 / (1 + np.exp(-x[:, 0]))))
+    return out
+
+
+def report(scores: dict[str, float], pairs: list[dict[str, Any]]) -> dict[str, float]:
+    """ROC-AUC over all pairs with a label and per ``origin``; twin wins over ``group`` (BUMP's minimal pairs)."""
     from sklearn.metrics import roc_auc_score
 
-    ids = [p for p in rows if p in labels and rows[p]]
-    scores = []
-    for p in ids:
-        feats = np.asarray(rows[p])
-        s = head.predict(feats) if head else 1 / (1 + np.exp(-feats[:, 0]))
-        scores.append(float(np.mean(s)))
-    y = np.asarray([labels[p] for p in ids])
-    sc = np.asarray(scores)
-    out = {"all": round(float(roc_auc_score(y, sc)), 4)}
-    for g in sorted(set((groups or {}).values())):
-        m = np.asarray([(groups or {}).get(p) == g for p in ids])
-        if len(set(y[m])) == 2:
-            out[g] = round(float(roc_auc_score(y[m], sc[m])), 4)
+    out: dict[str, float] = {}
+    labelled = [r for r in pairs if str(r["id"]) in scores and r.get("label") is not None and not r.get("group")]
+    for name, part in [("auc", labelled), *((f"auc_{o}", [r for r in labelled if r.get("origin") == o])
+                                           for o in sorted({str(r.get("origin", "")) for r in labelled}))]:
+        y = [int(r["label"]) for r in part]
+        if len(set(y)) == 2:
+            out[name] = round(float(roc_auc_score(y, [scores[str(r["id"])] for r in part])), 4)
+    twins: dict[str, dict[int, float]] = defaultdict(dict)
+    for r in pairs:
+        if r.get("group") and str(r["id"]) in scores:
+            twins[str(r["group"])][int(r["label"])] = scores[str(r["id"])]
+    both = [t for t in twins.values() if 0 in t and 1 in t]
+    if both:
+        out["twin_wins"] = round(sum(t[1] > t[0] for t in both) / len(both), 4)
     return out
 
 
@@ -133,11 +150,15 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--run", type=Path, required=True, help="run folder of the training pairs (claims.jsonl)")
     f.add_argument("--pairs", type=Path, required=True, help="the training pairs (train_pairs.jsonl)")
     f.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the logistic regression")
+    f.add_argument("--features", nargs="+", choices=FEATURES, default=list(FEATURES),
+                   help="the features the head may use (the others get weight 0)")
+    f.add_argument("--origins", nargs="+", default=None,
+                   help="train on these origins of the pairs only (e.g. fakesumm)")
     f.add_argument("--out", type=Path, default=None, help="write the head here (JSON)")
     f.add_argument("--version", default="0.1.0")
     f.add_argument("--dev-run", type=Path, default=None, help="a dev run folder to score (FRANK-valid, BUMP)")
     f.add_argument("--dev-pairs", type=Path, nargs="*", default=[],
-                   help="the dev data files (id, source, label[, origin]) behind --dev-run")
+                   help="the dev data (id, source, label[, origin, group]) behind --dev-run, e.g. from dev-pairs")
     args = ap.parse_args(argv)
     if args.cmd == "pairs":
         pairs, config = write_pairs(args.data_root, args.out)
@@ -147,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     sources = {r["id"]: r["source"] for r in train}
     labels = {r["id"]: int(r["label"]) for r in train}
     rows = claim_rows(args.run, sources)
+    if args.origins:
+        keep = {r["id"] for r in train if r["origin"] in args.origins}
+        rows = {p: f for p, f in rows.items() if p in keep}
+        train = [r for r in train if r["id"] in keep]
     x, y, w = [], [], []
     for pid, feats in rows.items():
         for f_row in feats:
@@ -156,22 +181,20 @@ def main(argv: list[str] | None = None) -> int:
     if not x:
         print(f"error: no scored nli claims of the pairs in {args.run}", file=sys.stderr)
         return 2
-    spec = fit(np.asarray(x), np.asarray(y), np.asarray(w), args.c)
+    spec = fit(np.asarray(x), np.asarray(y), np.asarray(w), args.c, tuple(args.features))
     spec.update({"version": args.version, "training": {
         "pairs": len(rows), "claims": len(x), "file": TRAIN_FILE, "positive_pairs": sum(labels[p] for p in rows),
+        "origins": args.origins or "all",
         "nli_model": "embedded", "labels": "summary label given to each of its claims, weight 1/claims"}})
     head = FusionHead(spec)
-    print(json.dumps({"train_pair_auc": pair_auc(rows, labels, head),
-                      "train_pair_auc_nli_alone": pair_auc(rows, labels, None),
-                      "coef": dict(zip(FEATURES, [round(v, 3) for v in spec["coef"]], strict=True))}, indent=1))
+    print(json.dumps({"train": report(pair_scores(rows, head), train),
+                      "train_nli_alone": report(pair_scores(rows, None), train),
+                      "coef": dict(zip(FEATURES, [round(v, 3) for v in spec["coef"]], strict=True))}))
     if args.dev_run:
         dev = [r for path in args.dev_pairs for r in _read_jsonl(path)]
-        dev_sources = {str(r["id"]): r["source"] for r in dev}
-        dev_labels = {str(r["id"]): int(r["label"]) for r in dev if r.get("label") is not None}
-        groups = {str(r["id"]): str(r.get("origin", "")) for r in dev}
-        dev_rows = claim_rows(args.dev_run, dev_sources)
-        print(json.dumps({"dev_pair_auc": pair_auc(dev_rows, dev_labels, head, groups),
-                          "dev_pair_auc_nli_alone": pair_auc(dev_rows, dev_labels, None, groups)}, indent=1))
+        dev_rows = claim_rows(args.dev_run, {str(r["id"]): r["source"] for r in dev})
+        print(json.dumps({"dev": report(pair_scores(dev_rows, head), dev),
+                          "dev_nli_alone": report(pair_scores(dev_rows, None), dev)}))
     if args.out:
         head.save(args.out)
         print(f"wrote {args.out}")
