@@ -97,3 +97,46 @@ def test_missing_head_file_is_one_line(tmp_path: Path) -> None:
     F.load_fusion_head.cache_clear()
     with pytest.raises(FileNotFoundError, match=r"harness\.train\.fusion"):
         F.load_fusion_head(str(tmp_path / "none.json"))
+
+
+def _roles_after_run(tmp_path: Path, model: str) -> tuple[dict, list[ClaimRow]]:
+    tmp_path.mkdir(parents=True)
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"id": "p1", "source": SOURCE, "rewrite": "Mayor Bob Smith cut the budget."}) + "\n")
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"""
+data: {{type: jsonl, path: {data}}}
+scorers: [{{type: nli, model: {{id: "{model}", max_length: 128}}}}]
+runtime: {{dtype: fp32, cache: null, progress: false}}
+checks: {{claim_worthiness: false, quotes: false, off_topic: false}}
+""")
+    out = tmp_path / "results"
+    assert main(["run", str(cfg), "--output", str(out)]) == 0
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    rec = RunRecord.model_validate_json((folder / "run.json").read_text())
+    claims = [ClaimRow.model_validate_json(x) for x in (folder / "claims.jsonl").read_text().splitlines()]
+    return {m.role: m for m in rec.scorers[0].models}, claims
+
+
+def test_fusion_is_on_by_default_only_for_the_model_its_head_was_fitted_on(tmp_path: Path, tiny_nli_dir: Path) -> None:
+    roles, claims = _roles_after_run(tmp_path / "tiny", str(tiny_nli_dir))
+    assert "fusion" not in roles and all("nli_score" not in c.detail for c in claims)
+    roles, claims = _roles_after_run(tmp_path / "embedded", "embedded")
+    assert roles["fusion"].weight_sha256 == F.load_fusion_head().sha256
+    (claim,) = [c for c in claims if c.score is not None]
+    assert claim.detail["names_missing"] == 2 and claim.reason in ("extrinsic_name", "entailed")
+
+
+def test_shipped_head_reads_the_features_this_code_computes() -> None:
+    F.load_fusion_head.cache_clear()
+    head = F.load_fusion_head()
+    used = head.spec["used"]
+    assert set(used) <= set(F.FEATURES) and len(used) == 4
+    unused = [i for i, f in enumerate(F.FEATURES) if f not in used]
+    assert all(head.coef[i] == 0 for i in unused)
+    # more entailment raises P(supported); a name the source lacks lowers it
+    base = _features("Mayor Alice Brown said taxes will not rise.")
+    row = [base[f] for f in F.FEATURES]
+    worse = list(row)
+    worse[F.FEATURES.index("names_missing")] += 1
+    assert head.predict([worse])[0] < head.predict([row])[0]
