@@ -113,7 +113,11 @@ def write_run(root: Path, run_id: str, model: str = "good", *, created: str = "2
         scorers=[ScorerInfo(name="nli", type="nli", models=[ModelInfo(id=f"org/{model}-nli", revision="r1")])],
         device="cpu", dtype="fp32", metrics=metrics, thresholds=thresholds,
     )
-    d = root / run_id
+    return write_run_folder(root / run_id, record, pairs, claims)
+
+
+def write_run_folder(d: Path, record: RunRecord, pairs: list[PairRow], claims: list[ClaimRow]) -> Path:
+    """A run folder as ``harness run`` leaves it: run.json, pairs.jsonl and claims.jsonl."""
     d.mkdir(parents=True)
     (d / "run.json").write_text(record.model_dump_json(indent=1), encoding="utf-8")
     (d / "pairs.jsonl").write_text("".join(p.model_dump_json() + "\n" for p in pairs), encoding="utf-8")

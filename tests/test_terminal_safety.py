@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from _tiny_runs import PAIRS, SCORES, SOURCE, build_rows
+from _tiny_runs import PAIRS, SCORES, SOURCE, build_rows, write_run_folder
 from rich.console import Console
 
 from harness.__main__ import main
@@ -217,12 +217,7 @@ def _hostile_run(root: Path, run_id: str, model: str, created: str) -> Path:
         datasets=datasets, scorers=[ScorerInfo(name=SCORER, type="nli", models=[ModelInfo(id=MODEL, revision="r1")])],
         device="cpu", dtype="fp32", metrics=metrics, thresholds=thresholds, warnings=[f"w {SEQS} {MARKUP}"],
     )
-    d = root / run_id
-    d.mkdir(parents=True)
-    (d / "run.json").write_text(record.model_dump_json(indent=1), encoding="utf-8")
-    (d / "pairs.jsonl").write_text("".join(p.model_dump_json() + "\n" for p in pairs), encoding="utf-8")
-    (d / "claims.jsonl").write_text("".join(c.model_dump_json() + "\n" for c in claims), encoding="utf-8")
-    return d
+    return write_run_folder(root / run_id, record, pairs, claims)
 
 
 @pytest.fixture()
