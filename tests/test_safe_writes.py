@@ -376,3 +376,26 @@ def test_weights_file_follows_transformers_precedence(tmp_path: Path) -> None:
     assert loaded_weights(d) == ("safetensors", "model.safetensors", ["model.safetensors"])
     (d / "config.json").write_text(json.dumps({"transformers_weights": "other.safetensors"}))
     assert loaded_weights(d) == ("safetensors", "other.safetensors", ["other.safetensors"])
+
+
+def test_files_made_through_temp_names_get_the_umask_mode_not_a_private_one(tmp_path: Path) -> None:
+    """mkstemp/mkdtemp create 0600/0700; a report or run folder in a shared results folder must stay readable by
+    whoever the user's umask lets read it, as a plain create would."""
+    import os
+    import stat
+
+    from harness.results.safe_io import atomic_write_text, shared_mode
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "report.html", "<html></html>")
+        assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o644
+        folder = tmp_path / "made"
+        folder.mkdir(mode=0o700)
+        shared_mode(folder, folder=True)
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+        os.umask(0o077)
+        atomic_write_text(tmp_path / "private.html", "x")
+        assert stat.S_IMODE((tmp_path / "private.html").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

@@ -29,7 +29,7 @@ from typing import BinaryIO
 from harness.results.preflight import UnsafeWriteError, link_error, refuse_link
 
 __all__ = ["UnsafeWriteError", "atomic_file", "atomic_write_bytes", "atomic_write_text", "ensure_dir",
-           "open_append", "open_lock", "open_new", "refuse_link"]
+           "open_append", "open_lock", "open_new", "refuse_link", "shared_mode"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -84,6 +84,23 @@ def open_append(path: Path, what: str = "a log") -> BinaryIO:
     return os.fdopen(fd, "ab")
 
 
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back: there is no other portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def shared_mode(fd_or_path: int | Path, folder: bool = False) -> None:
+    """Give a file or folder made by ``mkstemp``/``mkdtemp`` (private, 0600/0700) the mode a plain create would
+    have had under the umask, so run folders and reports in a shared results folder stay readable by others."""
+    mode = (0o777 if folder else 0o666) & ~_umask()
+    if isinstance(fd_or_path, int):
+        os.fchmod(fd_or_path, mode)
+    else:
+        os.chmod(fd_or_path, mode, follow_symlinks=False)
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path, what: str = "a file") -> Iterator[BinaryIO]:
     """Write ``path`` all at once: yields a temp file beside it (``mkstemp``), synced and renamed over ``path``
@@ -91,6 +108,7 @@ def atomic_file(path: Path, what: str = "a file") -> Iterator[BinaryIO]:
     refuse_link(path, what)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        shared_mode(fd)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from harness.results.safe_io import UnsafeWriteError, atomic_write_text, open_new, refuse_link
+from harness.results.safe_io import UnsafeWriteError, atomic_write_text, open_new, refuse_link, shared_mode
 from harness.results.schema import GitInfo, RunRecord
 
 __all__ = ["PACKAGES", "UnsafeWriteError", "atomic_write_text", "git_info", "package_versions", "write_run",
@@ -80,6 +80,7 @@ def write_run_folder(out_dir: Path, record: RunRecord, fill: Callable[[Path], No
     if n > 1:
         record = record.model_copy(update={"run_id": final.name})
     tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{record.run_id}.", suffix=".tmp"))
+    shared_mode(tmp, folder=True)
     try:
         fill(tmp)
         with open_new(tmp / "run.json") as fh:
