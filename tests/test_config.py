@@ -102,3 +102,18 @@ def test_checker_scorer_configs_validate(tmp_path: Path) -> None:
         load_config(cfg("{type: summac}"))
     with pytest.raises(ConfigError, match=r"scorers\.0\.(alignscore\.)?head"):
         load_config(cfg("{type: alignscore, head: reg}"))
+
+
+def test_top_level_x_keys_hold_anchors_for_merge_keys(tmp_path: Path) -> None:
+    """``x-defaults: &d`` holds an anchor that datasets merge with ``<<: *d`` (as in Compose files); other
+    unknown top-level keys are still refused."""
+    (tmp_path / "d.jsonl").write_text('{"id": "a", "source": "s", "rewrite": "r"}\n')
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("x-defaults: &d {type: jsonl, path: d.jsonl, role: dev}\n"
+                   "data:\n  - {<<: *d, name: one}\n  - {<<: *d, name: two, role: test}\n"
+                   "scorers: [{type: overlap}]\n")
+    loaded = load_config(cfg)
+    assert [(d.name, d.role) for d in loaded.data] == [("one", "dev"), ("two", "test")]
+    cfg.write_text(cfg.read_text().replace("x-defaults", "defaults"))
+    with pytest.raises(ConfigError, match="defaults"):
+        load_config(cfg)

@@ -315,6 +315,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         raise ConfigError(f"{path}:{where}: not valid YAML ({problem})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping of keys (name, data, scorers, ...)")
+    # top-level ``x-`` keys hold YAML anchors for merge keys (``x-defaults: &d {...}``, then ``<<: *d``), as in
+    # Compose files; they are not settings, so they are dropped before the strict schema sees them
+    raw = {k: v for k, v in raw.items() if not (isinstance(k, str) and k.startswith("x-"))}
     if isinstance(raw.get("data"), dict):
         raw["data"] = [raw["data"]]
     try:
