@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,6 +39,7 @@ FEATURES = (
 )
 HEAD_PATH = Path(__file__).resolve().parents[1] / "models" / "fusion" / "head.json"
 HEAD_FORMAT = 1
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +54,7 @@ class SourceFacts:
 
     @classmethod
     def of(cls, source: str) -> SourceFacts:
-        import re
-
-        return cls(SourceIndex([source]), frozenset(content_words(source)), frozenset(re.findall(r"\w+", source)))
+        return cls(SourceIndex([source]), frozenset(content_words(source)), frozenset(_WORD.findall(source)))
 
 
 def _overlap(claim_words: list[str], vocabulary: frozenset[str] | set[str]) -> float:

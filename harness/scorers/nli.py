@@ -16,6 +16,7 @@ then the rest of the top k, then the widened rest, each only for claims whose be
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 from collections import Counter, defaultdict
@@ -30,6 +31,7 @@ from harness.models.nli_labels import nli_label_index, to_nli_probs
 from harness.results.schema import ModelInfo
 from harness.scorers.base import ClaimKey, ScorerContext, scorer
 from harness.scorers.fusion import FEATURES as FUSION_FEATURES
+from harness.scorers.fusion import SourceFacts, claim_features, load_fusion_head
 from harness.scorers.overlap import content_words
 from harness.segment.sentences import split_sentences
 from harness.types import ClaimScore, Evidence, SegmentedPair
@@ -185,8 +187,6 @@ class NLIScorer:
         """Tokens a text takes (segmentation sizes premise units with it; the truncation count reuses it)."""
         self.fusion_head = None
         if cfg.fusion or (cfg.fusion is None and cfg.model.id == "embedded"):
-            from harness.scorers.fusion import load_fusion_head
-
             self.fusion_head = load_fusion_head(cfg.fusion_head)
 
     def languages(self) -> frozenset[str] | None:
@@ -293,7 +293,7 @@ class NLIScorer:
                 claims[j] = (sp, ci, units + more, n_lone + more_lone, later[1:])
         self._count_truncated(pairs)
         result: dict[ClaimKey, ClaimScore] = {}
-        fuse = self._fusion(pairs) if self.fusion_head is not None else None
+        fuse = self._fusion() if self.fusion_head is not None else None
         for (sp, ci, units, n_lone, _), claim_rows in zip(claims, per_claim, strict=True):
             claim = sp.claims[ci]
             score, label, reason, at, probs = claim_verdict(claim_rows, self.cfg)
@@ -309,11 +309,9 @@ class NLIScorer:
                 result[(sp.pair.id, claim.index)] = fuse(sp, result[(sp.pair.id, claim.index)])
         return result
 
-    def _fusion(self, pairs: Sequence[SegmentedPair]) -> Callable[[SegmentedPair, ClaimScore], ClaimScore]:
+    def _fusion(self) -> Callable[[SegmentedPair, ClaimScore], ClaimScore]:
         """``fusion: true``: each claim's score becomes the fusion head's P(supported) over its NLI verdict and
         the source's evidence (:mod:`harness.scorers.fusion`); the NLI numbers stay in ``detail``."""
-        from harness.scorers.fusion import SourceFacts, claim_features
-
         head = self.fusion_head
         assert head is not None
         facts: dict[str, SourceFacts] = {}
@@ -336,9 +334,8 @@ class NLIScorer:
             else:
                 label, reason = "unsupported", "no_evidence" if row.label == "supported" else row.reason
             detail = {**row.detail, "nli_score": row.score, "nli_label": row.label, **missing}
-            return ClaimScore(pair_id=row.pair_id, scorer=row.scorer, claim_index=row.claim_index, text=row.text,
-                              start=row.start, end=row.end, score=round(p, 6), label=label,  # type: ignore[arg-type]
-                              reason=reason, probs=row.probs, evidence=row.evidence, detail=detail)
+            return dataclasses.replace(row, score=round(p, 6), label=label, reason=reason,  # type: ignore[arg-type]
+                                       detail=detail)
 
         return fuse
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from harness.scorers.fusion import FEATURES, HEAD_FORMAT, FusionHead, SourceFacts, claim_features
+from harness.train.data import read_jsonl
 
 DATA_ROOT = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 TRAIN_FILE = "train/summary_synthetic.jsonl.gz"
@@ -65,17 +66,11 @@ checks:
     return pairs, config
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def claim_rows(run: Path, sources: dict[str, str], scorer: str = "nli") -> dict[str, list[list[float]]]:
     """pair id -> feature rows of its scored claims (flagged and unscored claims are left out, as in scoring)."""
     facts: dict[str, SourceFacts] = {}
     out: dict[str, list[list[float]]] = defaultdict(list)
-    for c in _read_jsonl(run / "claims.jsonl"):
+    for c in read_jsonl(run / "claims.jsonl"):
         if c["scorer"] != scorer or c.get("score") is None or c["label"] == "not_checkable" or not c.get("probs"):
             continue
         if c.get("detail", {}).get("flags"):
@@ -164,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         pairs, config = write_pairs(args.data_root, args.out)
         print(f"{pairs}\n{config}")
         return 0
-    train = _read_jsonl(args.pairs)
+    train = read_jsonl(args.pairs)
     sources = {r["id"]: r["source"] for r in train}
     labels = {r["id"]: int(r["label"]) for r in train}
     rows = claim_rows(args.run, sources)
@@ -191,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                       "train_nli_alone": report(pair_scores(rows, None), train),
                       "coef": dict(zip(FEATURES, [round(v, 3) for v in spec["coef"]], strict=True))}))
     if args.dev_run:
-        dev = [r for path in args.dev_pairs for r in _read_jsonl(path)]
+        dev = [r for path in args.dev_pairs for r in read_jsonl(path)]
         dev_rows = claim_rows(args.dev_run, {str(r["id"]): r["source"] for r in dev})
         print(json.dumps({"dev": report(pair_scores(dev_rows, head), dev),
                           "dev_nli_alone": report(pair_scores(dev_rows, None), dev)}))
