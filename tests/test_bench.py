@@ -259,3 +259,40 @@ def test_premises_bench_reports_each_variant_against_the_first(tmp_path: Path, t
     assert "ratios against 'top3'" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         bench_main(["premises", "--config", str(cfg), "--variants", "top-3"])
+
+
+def test_qa_bench_puts_each_qa_setting_beside_nli(tmp_path: Path, tiny_nli_dir: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from _tiny_qa import save_tiny_qa
+
+    from harness.bench.cli import main as bench_main
+
+    qa_dir = save_tiny_qa(tmp_path / "qa")
+    sentences = ["The council approved the budget on Monday.", "Taxes rose in the north of Spain.",
+                 "A storm hit the coast near Porto.", "Schools closed for two days.", "The mayor promised a review.",
+                 "Police closed the market in March."]
+    rows = [{"id": f"p{i}", "source": " ".join(sentences[i:] + sentences[:i]), "label": i % 2,
+             "summary": f"{sentences[i]} Anna Berg napped in Lisbon."} for i in range(6)]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    other = tmp_path / "other.jsonl"  # the config's own data: --set-data replaces it
+    other.write_text("".join(json.dumps({**r, "id": f"o{k}"}) + "\n" for k, r in enumerate(rows[:2])))
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"name: b\ndata: [{{type: jsonl, path: {other}, fields: {{rewrite: summary}}}}]\n"
+                   f"scorers: [{{type: nli, model: {{id: '{tiny_nli_dir}', max_length: 128}}}},\n"
+                   f"  {{type: qa, answer_extractor: rules, doc_stride: 16, source_windows: 1, widen_below: 0.5,\n"
+                   f"    models: {{question_answering: {{id: '{qa_dir}', max_length: 64}}}}}}]\n"
+                   "runtime: {dtype: fp32}\n")
+    out = tmp_path / "qa.json"
+    assert bench_main(["qa", "--config", str(cfg), "--set-data", str(data), "--threads", "1", "--json", str(out),
+                       "--variant", "one-window:source_windows=1,widen_below=null"]) == 0
+    got = {r["variant"]: r for r in json.loads(out.read_text())["rows"]}
+    assert list(got) == ["nli", "qa-every-window", "qa", "one-window"]
+    assert [got[v]["scorer"] for v in got] == ["nli", "qa", "qa", "qa"]
+    assert got["nli"]["inputs_ratio"] == 1.0 and all(r["pairs"] == 6 for r in got.values())
+    # the claim-side answers go, and one window per question is fewer than all; widening only adds
+    assert got["qa-every-window"]["unique"] > got["qa"]["unique"] >= got["one-window"]["unique"]
+    assert got["one-window"]["inputs_ratio"] == got["one-window"]["unique"] / got["nli"]["unique"]
+    assert "ratios against 'nli'" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        bench_main(["qa", "--config", str(cfg), "--variants", "qa-all"])

@@ -256,3 +256,23 @@ def test_ray_actor_pool_sizing(tmp_path: Path, overrides: list[str], resources: 
 
     cfg = load_config(write_config(tmp_path, write_pairs(tmp_path / "d.jsonl", 2)), overrides)
     assert _pool(cfg, _FakeRay(**resources), n_blocks) == expected
+
+
+def test_run_warns_when_combined_ranks_below_its_best_member(tmp_path: Path, tiny_nli_dir: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A random tiny NLI weighted far above overlap (AUC 1.0 on these pairs) drags ``combined`` below overlap: the run
+    says so in run.json and on screen; with the random member weighted 0 it stays quiet."""
+    data = write_pairs(tmp_path / "d.jsonl", 24)
+    cfg = write_config(tmp_path, data, model_dir=tiny_nli_dir)
+    assert main(["run", str(cfg), "--output", str(tmp_path / "mixed"), "--set", "scorers.0.weight=20"]) == 0
+    record = json.loads((run_folder(tmp_path / "mixed") / "run.json").read_text(encoding="utf-8"))
+    by_scorer = record["metrics"]["syn"]
+    assert by_scorer["combined"]["roc_auc"] < by_scorer["overlap"]["roc_auc"] == 1.0
+    (line,) = [w for w in record["warnings"] if "below its best member" in w]
+    assert "dev set syn" in line and "overlap 1.000" in line
+    screen = capsys.readouterr()
+    assert "below its best member" in screen.out + screen.err
+
+    assert main(["run", str(cfg), "--output", str(tmp_path / "quiet"), "--set", "scorers.0.weight=0"]) == 0
+    record = json.loads((run_folder(tmp_path / "quiet") / "run.json").read_text(encoding="utf-8"))
+    assert not [w for w in record["warnings"] if "below its best member" in w]

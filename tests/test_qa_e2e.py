@@ -56,15 +56,24 @@ def _check(repo: Path, rec: RunRecord, pairs: list[PairRow], claims: list[ClaimR
         assert rewrite[c.start:c.end] == c.text
         assert c.label in ("supported", "unsupported", "not_checkable")
     for c in qa_scored:
-        assert c.reason in ("answers_match", "answer_mismatch", "unanswerable") or c.reason in c.detail.get(
-            "flags", [])
-        assert c.evidence is not None and source[c.evidence.start:c.evidence.end] == c.evidence.text
+        assert c.reason in ("answers_match", "answer_mismatch", "unanswerable", "answers_absent") or \
+            c.reason in c.detail.get("flags", [])
         qs = c.detail["questions"]
+        if c.reason == "answers_absent":  # every candidate is missing from the source: nothing was asked
+            assert all(q["absent_from_source"] for q in qs)
+        if qs[c.detail["evidence_question"]].get("absent_from_source"):  # decided by a name the source lacks
+            assert c.evidence is None
+        else:
+            assert c.evidence is not None and source[c.evidence.start:c.evidence.end] == c.evidence.text
         assert 1 <= len(qs) <= 2
         for q in qs:  # question, source answer with offsets, claim answer, match score
             assert rewrite[q["answer_start"]:q["answer_end"]] == q["answer"]
             assert q["question"]
             sa = q["source_answer"]
+            if q.get("absent_from_source"):
+                assert sa is None and q["windows_read"] == [0, 0] and q["score"] == 0.0
+                continue
+            assert 1 <= q["windows_read"][0] <= q["windows_read"][1]
             assert source[sa["start"]:sa["end"]] == sa["text"]
             assert 0.0 <= q["f1"] <= 1.0 and 0.0 <= q["score"] <= 1.0
             if q["claim_answer"]:
@@ -74,7 +83,8 @@ def _check(repo: Path, rec: RunRecord, pairs: list[PairRow], claims: list[ClaimR
     assert set(pair.scores) == {"nli", "qa", "combined"}
     nli, qa, combined = (pair.scores[k].score for k in ("nli", "qa", "combined"))
     assert nli is not None and qa is not None and combined is not None
-    assert combined == pytest.approx(0.5 * nli + 0.5 * qa, abs=1e-4)
+    w_nli, w_qa = (s["weight"] for s in rec.config["scorers"])
+    assert combined == pytest.approx((w_nli * nli + w_qa * qa) / (w_nli + w_qa), abs=1e-4)
     models = {s.name: [m.role for m in s.models] for s in rec.scorers}
     assert models["qa"] == roles
     assert rec.reasons["qa"]

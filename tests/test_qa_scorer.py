@@ -131,7 +131,9 @@ def segmented(pair_id: str, source: str, claims: list[str], *, checkable: Sequen
 
 def oracle_scorer(**cfg: Any) -> tuple[QAScorer, OracleQG, OracleQA]:
     qg, qa = OracleQG(), OracleQA(guess=cfg.pop("guess", False))
-    config = QAScorerConfig.model_validate({"type": "qa", "answer_extractor": "rules", "doc_stride": 8, **cfg})
+    # every window and every candidate asked (the reading before 0.5), unless a test says otherwise
+    config = QAScorerConfig.model_validate({"type": "qa", "answer_extractor": "rules", "doc_stride": 8,
+                                            "source_windows": None, "absent_answers": "ask", **cfg})
     return QAScorer(config, qg, qa), qg, qa  # type: ignore[arg-type]
 
 
@@ -317,7 +319,7 @@ def test_tiny_models_by_config_produce_valid_claim_rows(tiny_qg_dir: Path, qa_fi
 
 
 def test_tiny_qa_model_alone_scores_cloze_questions(tiny_qa_dir: Path) -> None:
-    """No generator configured: only the QA model loads, and the run makes two engine calls."""
+    """No generator configured: only the QA model loads, and the run makes one engine call."""
     cfg = QAScorerConfig.model_validate({
         "type": "qa", "answer_extractor": "rules", "doc_stride": 16,
         "models": {"question_answering": {"id": str(tiny_qa_dir), "max_length": 64},
@@ -328,7 +330,7 @@ def test_tiny_qa_model_alone_scores_cloze_questions(tiny_qa_dir: Path) -> None:
     sp = segmented("p", SOURCE, ["Claudia Sheinbaum met Donald Trump in Paris.", "The army said 40 troops moved."])
     engine = RecordingEngine(token_budget=512)
     out = scorer.score([sp], engine)
-    assert len(engine.calls) == 2
+    assert len(engine.calls) == 1  # the sources only: a cloze question's reference is its own candidate
     for cs in out.values():
         assert cs.label in ("supported", "unsupported") and cs.score is not None
         assert all("[MASK]" in q["question"] for q in cs.detail["questions"])
@@ -405,7 +407,7 @@ class OracleClozeQA(OracleQA):
 
 
 def test_cloze_questions_need_no_generator_and_score_like_generated_ones() -> None:
-    config = QAScorerConfig(type="qa", answer_extractor="rules", doc_stride=8)
+    config = QAScorerConfig(type="qa", answer_extractor="rules", doc_stride=8, absent_answers="ask")
     qa = OracleClozeQA()
     scorer = QAScorer(config, None, qa)
     assert scorer.questions == "cloze"
@@ -413,7 +415,7 @@ def test_cloze_questions_need_no_generator_and_score_like_generated_ones() -> No
              segmented("b", SOURCE, ["Angela Merkel met Donald Trump in Berlin."])]
     engine = RecordingEngine(token_budget=256)
     out = scorer.score(pairs, engine)
-    assert [k for k, _ in engine.calls] == [qa.cache_key, qa.cache_key]  # sources, then claims: no generation
+    assert [k for k, _ in engine.calls] == [qa.cache_key]  # the sources (best window) only: no generation
     good, bad = out[("a", 0)], out[("b", 0)]
     assert good.label == "supported" and good.score == pytest.approx(1.0, abs=0.01)
     assert good.detail["questions_from"] == "cloze" and good.detail["answer_matching"] == "values"

@@ -1,4 +1,4 @@
-"""``harness bench [encoder | profile | generate | premises | rss | executors | --source-sweep]``: picks one.
+"""``harness bench [encoder | profile | generate | premises | qa | rss | executors | --source-sweep]``: picks one.
 
 Every benchmark module is imported on demand, so one bench never pays for another's imports."""
 
@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         from harness.bench.premises import main as premises_main
 
         return premises_main(argv[1:])
+    if argv[:1] == ["qa"]:  # harness bench qa: what the QA scorer costs per pair beside NLI
+        from harness.bench.qa import main as qa_main
+
+        return qa_main(argv[1:])
     if argv and argv[0] in ("rss", "executors"):  # the block pipeline's scale benchmark
         from harness.bench.scale import main as scale_main
 

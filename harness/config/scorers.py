@@ -199,6 +199,21 @@ class QAScorerConfig(_ScorerBase):
     """Questions are cut to this many tokens before QA (the rest of the model window is context)."""
     doc_stride: int = Field(default=128, ge=1)
     """Overlap in tokens between consecutive source windows (SQuAD's ``doc_stride``; capped at half a window)."""
+    source_windows: int | None = Field(default=1, ge=1)
+    """Source windows each question reads first: those sharing the most (rare) words with the question and its
+    answer candidate (harness/scorers/qa_windows.py). None = every window (before 0.5; docs/qa.md has the cost)."""
+    widen_below: float | None = Field(default=None, ge=0.0, le=1.0)
+    """With ``source_windows``: a question whose answer from its first windows scores below this (answer F1 x
+    (1 - P(no answer))) reads the rest of the source too. None = never widen (the default: on FRANK-valid
+    widening at 0.1-0.5 read 2.4-3x the windows for no gain in ranking, docs/qa.md)."""
+    absent_answers: Literal["ask", "unsupported"] = "unsupported"
+    """A candidate with a word or value that occurs nowhere in the source (an extrinsic name or number):
+    ``unsupported`` scores it 0 without a model input (no answer in the source can match it), ``ask`` asks its
+    question like any other (before 0.5)."""
+    claim_answers: Literal["auto", "model", "candidate"] = "auto"
+    """The reference a source answer is compared with: ``model`` = the QA model's answer on the claim (QAGS),
+    ``candidate`` = the answer candidate itself (no model input: a cloze question asks for exactly the masked
+    words). ``auto`` = ``candidate`` for cloze questions, ``model`` for generated ones."""
     supported_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     answer_extractor: Literal["spacy", "rules", "auto"] = "auto"
     """``auto``: spaCy's English pipeline when installed, else model-free rules (see harness/scorers/answers.py)."""

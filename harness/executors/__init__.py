@@ -164,6 +164,13 @@ def run(cfg: RunConfig, *, write: bool = True, thresholds_from: dict[str, Any] |
 
                 metrics, thresholds = evaluate_run(pairs, datasets, thresholds=thresholds_from,  # type: ignore[arg-type]
                                                    seed=cfg.runtime.seed)
+                if cfg.combine.enabled and len(cfg.scorers) > 1:
+                    from harness.evaluation.guard import combined_warnings
+
+                    members = [s["name"] for s, s_cfg in zip(merged["scorers"], cfg.scorers, strict=True)
+                               if s_cfg.weight > 0]
+                    merged["warnings"] = [*merged["warnings"],
+                                          *combined_warnings(metrics, datasets, cfg.combine.name, members)]
             timings["metrics"] = time.perf_counter() - t
             timings.update({k: v for k, v in merged["timings"].items()})
             executor_info = info.pop("executor", None) or {"name": cfg.runtime.executor}

@@ -35,22 +35,31 @@ generation over every (claim, candidate) of the run, QA over every (question, so
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harness.config import QAScorerConfig
 from harness.engine import Engine
-from harness.models.embedded_qa import cloze_question
+from harness.models.embedded_qa import CLOZE_MASK, cloze_question
 from harness.models.qa_backends import ExtractiveQABackend, QuestionGenerationBackend
 from harness.models.span_decoding import SpanAnswer, WindowResult, best_across_windows
 from harness.results.schema import ModelInfo
-from harness.scorers.answers import AnswerCandidate, active_extractor, answer_f1, extract_answers_many, token_f1
+from harness.scorers.answers import (
+    AnswerCandidate,
+    active_extractor,
+    answer_f1,
+    answer_tokens,
+    extract_answers_many,
+    token_f1,
+)
 from harness.scorers.base import ClaimKey, ScorerContext, scorer
+from harness.scorers.qa_windows import WindowIndex
 from harness.types import ClaimScore, Evidence, Segment, SegmentedPair
 
-__all__ = ["QAScorer", "QuestionResult", "answer_questions", "build_qa_scorer", "claim_verdict", "highlight",
-           "qg_prompt"]
+__all__ = ["Answers", "QAScorer", "QuestionResult", "WindowPlan", "answer_on_windows", "answer_questions",
+           "build_qa_scorer", "claim_verdict", "context_windows", "highlight", "qg_prompt"]
 
 
 def highlight(text: str, start: int, end: int, token: str = "<hl>") -> str:
@@ -80,6 +89,8 @@ class QuestionResult:
     """F1(claim answer, candidate): does the question ask about the candidate? (QAFactEval filter)"""
     score: float
     kept: bool
+    absent: bool = False
+    """The candidate has a word or value the source lacks, and the question was not asked (``absent_answers``)."""
 
 
 def _round(x: float) -> float:
@@ -119,27 +130,88 @@ def _premise_at(premises: Sequence[Segment], pos: int) -> int | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class WindowPlan:
+    """How many source windows each question reads (see :mod:`harness.scorers.qa_windows`).
+
+    ``order[i]`` ranks question ``i``'s windows best first; the first ``top_k`` are read, and the rest only for
+    the questions ``weak(i, answer)`` calls weak after that first pass."""
+
+    order: Sequence[Sequence[int]]
+    top_k: int
+    weak: Callable[[int, SpanAnswer], bool] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answers:
+    """Answers to questions on their contexts, and how many windows each read (of how many it had)."""
+
+    answers: list[SpanAnswer]
+    windows_read: list[int]
+    windows_total: list[int]
+
+
 def answer_questions(engine: Engine, qa: ExtractiveQABackend, questions: Sequence[str], contexts: Sequence[str],
                      doc_stride: int, desc: str = "answer questions") -> list[SpanAnswer]:
     """Answer ``questions[i]`` on ``contexts[i]``: one engine item per (question, window), best span over the
     windows. Shared with training (held-out EM/F1 are measured exactly as the scorer reads sources)."""
-    windows: dict[str, list[tuple[int, int]]] = {}
+    return answer_on_windows(engine, qa, questions, contexts, doc_stride, desc).answers
+
+
+Windows = dict[str, list[tuple[int, int]]]
+"""Each distinct context's windows: character ranges ``[start, end)``."""
+
+
+def context_windows(qa: ExtractiveQABackend, contexts: Sequence[str], doc_stride: int) -> Windows:
+    """Each distinct context's windows (character ranges), tokenised once."""
+    out: Windows = {}
+    for ctx in contexts:
+        if ctx not in out:
+            out[ctx] = qa.windows(ctx, doc_stride)
+    return out
+
+
+def answer_on_windows(engine: Engine, qa: ExtractiveQABackend, questions: Sequence[str], contexts: Sequence[str],
+                      doc_stride: int, desc: str = "answer questions", plan: WindowPlan | None = None,
+                      windows: Windows | None = None) -> Answers:
+    """:func:`answer_questions` reading, with a ``plan``, only each question's best windows first and the rest
+    only where the answer is weak: at most two ``engine.run`` calls."""
+    wins = windows if windows is not None else context_windows(qa, contexts, doc_stride)
+    first: list[list[int]] = []
+    for i, ctx in enumerate(contexts):
+        n = len(wins[ctx])
+        first.append(list(range(n)) if plan is None or plan.top_k >= n else list(plan.order[i][:plan.top_k]))
+    read: list[list[tuple[int, WindowResult]]] = [[] for _ in questions]
+    _read_windows(engine, qa, questions, contexts, wins, first, read, desc)
+    answers = [best_across_windows(r) for r in read]
+    if plan is not None and plan.weak is not None:
+        rest: list[list[int]] = [[] for _ in questions]
+        for i, ctx in enumerate(contexts):
+            if len(first[i]) < len(wins[ctx]) and plan.weak(i, answers[i]):
+                taken = set(first[i])
+                rest[i] = [k for k in plan.order[i] if k not in taken]
+        widened = [i for i, r in enumerate(rest) if r]
+        if widened:
+            _read_windows(engine, qa, questions, contexts, wins, rest, read, f"{desc} (widened: {len(widened)})")
+            for i in widened:
+                answers[i] = best_across_windows(read[i])
+    return Answers(answers, [len(r) for r in read], [len(wins[ctx]) for ctx in contexts])
+
+
+def _read_windows(engine: Engine, qa: ExtractiveQABackend, questions: Sequence[str], contexts: Sequence[str],
+                  wins: Windows, which: Sequence[Sequence[int]],
+                  read: list[list[tuple[int, WindowResult]]], desc: str) -> None:
+    """One engine call over (question i, window k) for every k in ``which[i]``; results appended to ``read``."""
     items: list[tuple[str, str]] = []
-    spans: list[tuple[int, int]] = []  # per question: [first item, end item)
-    for q, ctx in zip(questions, contexts, strict=True):
-        wins = windows.get(ctx)
-        if wins is None:
-            wins = windows[ctx] = qa.windows(ctx, doc_stride)
-        first = len(items)
-        items.extend((q, ctx[a:b]) for a, b in wins)
-        spans.append((first, len(items)))
+    owners: list[tuple[int, int]] = []  # (question, character offset of the window)
+    for i, (q, ctx) in enumerate(zip(questions, contexts, strict=True)):
+        for k in which[i]:
+            a, b = wins[ctx][k]
+            items.append((q, ctx[a:b]))
+            owners.append((i, a))
     outputs = engine.run(qa, items, desc=desc) if items else []
-    answers: list[SpanAnswer] = []
-    for (first, end), ctx in zip(spans, contexts, strict=True):
-        wins = windows[ctx]
-        results = [(wins[k - first][0], WindowResult.from_json(outputs[k])) for k in range(first, end)]
-        answers.append(best_across_windows(results))
-    return answers
+    for (i, offset), out in zip(owners, outputs, strict=True):
+        read[i].append((offset, WindowResult.from_json(out)))
 
 
 class QAScorer:
@@ -161,6 +233,14 @@ class QAScorer:
     def questions(self) -> str:
         """``cloze`` or ``generated``: how this scorer asks."""
         return "cloze" if self.qg is None else "generated"
+
+    @property
+    def claim_reference(self) -> str:
+        """``model`` or ``candidate``: what a source answer is compared with (``claim_answers``, ``auto``
+        resolved by how this scorer asks)."""
+        if self.cfg.claim_answers != "auto":
+            return self.cfg.claim_answers
+        return "candidate" if self.qg is None else "model"
 
     @classmethod
     def from_config(cls, cfg: QAScorerConfig, ctx: ScorerContext) -> QAScorer:
@@ -202,10 +282,6 @@ class QAScorer:
 
     # ------------------------------------------------------------------------------------------ score
 
-    def _answer_all(self, engine: Engine, questions: Sequence[str], contexts: Sequence[str],
-                    desc: str) -> list[SpanAnswer]:
-        return answer_questions(engine, self.qa, questions, contexts, self.cfg.doc_stride, desc)
-
     def score(self, pairs: Sequence[SegmentedPair], engine: Engine) -> dict[ClaimKey, ClaimScore]:
         cfg = self.cfg
         out: dict[ClaimKey, ClaimScore] = {}
@@ -226,21 +302,65 @@ class QAScorer:
         qs = [str(generated[i]).strip() for i in asked]
         src_ctx = [claims[slots[i][0]][0].pair.source for i in asked]
         clm_ctx = [claims[slots[i][0]][1].text for i in asked]
-        src_ans = self._answer_all(engine, qs, src_ctx, f"{self.name}: answer {len(qs)} questions on sources")
-        clm_ans = self._answer_all(engine, qs, clm_ctx, f"{self.name}: answer {len(qs)} questions on claims")
+        absent_slots: list[int] = []
+        absent_qs: list[str] = []
+        if cfg.absent_answers == "unsupported":  # extrinsic candidates: unsupported without asking
+            vocab: dict[str, set[str]] = {}
+            for ctx in set(src_ctx):
+                vocab[ctx] = set(answer_tokens(ctx))
+            absent = {j for j, ctx in enumerate(src_ctx)
+                      if not set(answer_tokens(slots[asked[j]][1].text)) <= vocab[ctx]}
+            if absent:
+                absent_slots = [asked[j] for j in sorted(absent)]
+                absent_qs = [qs[j] for j in sorted(absent)]
+                keep = [j for j in range(len(asked)) if j not in absent]
+                asked, qs = [asked[j] for j in keep], [qs[j] for j in keep]
+                src_ctx, clm_ctx = [src_ctx[j] for j in keep], [clm_ctx[j] for j in keep]
+        if self.claim_reference == "model":
+            clm_ans = answer_questions(engine, self.qa, qs, clm_ctx, cfg.doc_stride,
+                                       f"{self.name}: answer {len(qs)} questions on claims")
+        else:  # the candidate is the reference: the span it fills in the claim, certain
+            clm_ans = [SpanAnswer(slots[i][1].start, slots[i][1].end, 0.0, -math.inf) for i in asked]
 
-        per_claim: dict[int, list[QuestionResult]] = {}
+        def result(j: int, src: SpanAnswer) -> QuestionResult:
+            k, cand = slots[asked[j]]
+            return compare(cand, qs[j], src, claims[k][0].pair.source, clm_ans[j], claims[k][1].text, cfg)
+
+        wins = context_windows(self.qa, src_ctx, cfg.doc_stride)
+        plan = None
+        if cfg.source_windows is not None:
+            top_k = cfg.source_windows
+            index = {ctx: WindowIndex([ctx[a:b] for a, b in w]) for ctx, w in wins.items() if len(w) > top_k}
+            order = [index[ctx].rank(qs[j].replace(CLOZE_MASK, " "), slots[asked[j]][1].text) if ctx in index
+                     else list(range(len(wins[ctx]))) for j, ctx in enumerate(src_ctx)]
+            widen_below = cfg.widen_below
+            weak = None if widen_below is None else (lambda j, src: result(j, src).score < widen_below)
+            plan = WindowPlan(order, top_k, weak)
+        on_sources = answer_on_windows(engine, self.qa, qs, src_ctx, cfg.doc_stride,
+                                       f"{self.name}: answer {len(qs)} questions on sources", plan, wins)
+
+        by_slot: dict[int, tuple[QuestionResult, tuple[int, int]]] = {}  # slot -> (result, windows read/total)
         for j, i in enumerate(asked):
-            k, cand = slots[i]
-            sp, claim = claims[k]
-            per_claim.setdefault(k, []).append(
-                compare(cand, qs[j], src_ans[j], sp.pair.source, clm_ans[j], claim.text, cfg))
+            by_slot[i] = (result(j, on_sources.answers[j]), (on_sources.windows_read[j], on_sources.windows_total[j]))
+        for i, q in zip(absent_slots, absent_qs, strict=True):
+            cand = slots[i][1]
+            by_slot[i] = (QuestionResult(cand, q, SpanAnswer(0, 0, -math.inf, -math.inf),
+                                         SpanAnswer(cand.start, cand.end, 0.0, -math.inf), 0.0, 1.0, 1.0, 0.0, True,
+                                         absent=True), (0, 0))
+        per_claim: dict[int, list[QuestionResult]] = {}
+        windows_read: dict[int, list[tuple[int, int]]] = {}
+        for i in sorted(by_slot):  # questions in candidate order, asked or not
+            k = slots[i][0]
+            per_claim.setdefault(k, []).append(by_slot[i][0])
+            windows_read.setdefault(k, []).append(by_slot[i][1])
 
         for k, (sp, claim) in enumerate(claims):
             results = per_claim.get(k, [])
             detail: dict[str, Any] = {"extractor": extractor, "questions_from": self.questions,
                                       "answer_matching": cfg.answer_matching,
-                                      "questions": [self._question_detail(r, sp, claim) for r in results]}
+                                      "claim_answers": self.claim_reference,
+                                      "questions": [{**self._question_detail(r, sp, claim), "windows_read": list(w)}
+                                                    for r, w in zip(results, windows_read.get(k, []), strict=True)]}
             base: dict[str, Any] = {"pair_id": sp.pair.id, "scorer": self.name, "claim_index": claim.index,
                                     "text": claim.text, "start": claim.start, "end": claim.end}
             if not results or not any(r.kept for r in results):
@@ -251,6 +371,8 @@ class QAScorer:
                                                             reason=reason, detail=detail)
                 continue
             score, label, reason, at = claim_verdict(results, cfg.supported_threshold)
+            if label == "unsupported" and all(r.absent for r in results if r.kept):
+                reason = "answers_absent"
             kept = [r for r in results if r.kept]
             src = results[at].source
             evidence = None
@@ -276,6 +398,7 @@ class QAScorer:
             "claim_answer": {"text": claim.text[clm.start:clm.end], "start": claim.start + clm.start,
                              "end": claim.start + clm.end} if clm.has_span else None,
             "f1": _round(r.f1), "consistency": _round(r.consistency), "score": _round(r.score), "kept": r.kept,
+            **({"absent_from_source": True} if r.absent else {}),
         }
 
 
