@@ -27,7 +27,9 @@ class Example:
     premise: str
     hypothesis: str
     label: int
-    kind: str  # origin for real rows, "syn-*" for synthetic ones
+    kind: str  # origin for real rows, "syn-*" for synthetic ones, "distill-*" for unlabelled teacher pairs
+    soft: tuple[float, float, float] | None = None
+    """The teacher's (entailment, neutral, contradiction) probabilities in a distillation mix."""
 
 
 # ----------------------------------------------------------------------------------------------- text

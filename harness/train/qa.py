@@ -36,6 +36,7 @@ from harness.models import embedded
 from harness.models.embedded_qa import CLOZE_MASK, TASK, build_base_qa
 from harness.models.qa_backends import ExtractiveQABackend
 from harness.scorers.answers import normalize_answer, token_f1
+from harness.train.batches import epoch_batches, pad_batch
 from harness.train.checkpoint import load_checkpoint, save_checkpoint, write_delta
 from harness.train.qa_config import QAConfig, QADataCfg, QAModelCfg, load_qa_config
 from harness.train.qa_examples import (
@@ -51,10 +52,8 @@ from harness.train.qa_examples import (
 )
 from harness.train.trainer import (
     TrainCfg,
-    epoch_batches,
     optimizer_and_schedule,
     optimizer_step,
-    pad_batch,
     resolve,
     train_only_delta,
     use_bf16,

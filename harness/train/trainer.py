@@ -11,7 +11,6 @@ import json
 import math
 import random
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,12 @@ from harness.train.bases import (
     build_large_classifier,
     build_tiny_classifier,
 )
+from harness.train.batches import collate, encode, epoch_batches, training_loss
 from harness.train.checkpoint import load_checkpoint, save_checkpoint, write_delta, write_reference_logits
 from harness.train.data import NOT_ENTAILMENT, Example, MixConfig, build_mix, read_jsonl
 from harness.train.dev_curve import EvalCfg, dev_evaluation
+from harness.train.distill import attach_teacher, require_labels, unlabelled_examples, visited_indices
+from harness.train.distill_config import DistillCfg
 from harness.train.journal import Journal
 from harness.train.lora import inject_lora, lora_modules, plain_name
 
@@ -115,6 +117,8 @@ class Config(BaseModel):
     train: TrainCfg = Field(default_factory=TrainCfg)
     eval: EvalCfg = Field(default_factory=EvalCfg)
     output: OutputCfg = Field(default_factory=OutputCfg)
+    distill: DistillCfg | None = None
+    """Train on a teacher's soft labels as well as gold (:mod:`harness.train.distill`, labelled first)."""
 
 
 def use_bf16(train: TrainCfg) -> bool:
@@ -214,70 +218,6 @@ def param_groups(model: torch.nn.Module, cfg: TrainCfg) -> list[dict[str, Any]]:
     ]
 
 
-def nli_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """3-way cross-entropy; label 3 (not_entailment) = -log(P(neutral)+P(contradiction))."""
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    three = labels.clamp(max=2)
-    nll = -logp.gather(1, three[:, None]).squeeze(1)
-    not_ent = -torch.logsumexp(logp[:, 1:], dim=-1)
-    return torch.where(labels == NOT_ENTAILMENT, not_ent, nll).mean()
-
-
-# ------------------------------------------------------------------------------------------- data
-def encode(examples: list[Example], tokenizer: Any, max_length: int, segments: bool = True) -> list[dict[str, Any]]:
-    """Token ids (and segment ids when ``segments`` and the tokenizer gives them) with the label, per example."""
-    enc = tokenizer(
-        [e.premise for e in examples], [e.hypothesis for e in examples], truncation="longest_first",
-        max_length=max_length,
-    )
-    types = enc.get("token_type_ids") if segments else None  # MPNet has no segment ids
-    return [
-        {"input_ids": enc["input_ids"][i], "label": ex.label, **({"token_type_ids": types[i]} if types else {})}
-        for i, ex in enumerate(examples)
-    ]
-
-
-def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, sort_chunk: int = 4) -> list[list[int]]:
-    """Shuffled batches, length-sorted only within small chunks: less padding on CPU, yet mixed sources
-    (fully length-sorted batches are single-source and made the head oscillate between constant outputs).
-    A pure function of (seed, epoch)."""
-    rng = random.Random(seed * 1000 + epoch)
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    chunk = batch_size * sort_chunk
-    batches: list[list[int]] = []
-    for start in range(0, len(order), chunk):
-        part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
-        batches += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-def pad_batch(items: Sequence[dict[str, Any]], pad_id: int, multiple: int = 16) -> dict[str, torch.Tensor]:
-    """Right-pad ``input_ids``/``token_type_ids`` to a multiple of 16 so few distinct shapes reach oneDNN
-    (bounded kernel cache and memory); with the attention mask. Shared by the NLI and QA trainers. Items
-    without ``token_type_ids`` (MPNet) give a batch without them."""
-    width = max(len(it["input_ids"]) for it in items)
-    width = -(-width // multiple) * multiple
-    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
-    tt = torch.zeros((len(items), width), dtype=torch.long)
-    mask = torch.zeros((len(items), width), dtype=torch.long)
-    for i, it in enumerate(items):
-        n = len(it["input_ids"])
-        ids[i, :n] = torch.tensor(it["input_ids"])
-        if "token_type_ids" in it:
-            tt[i, :n] = torch.tensor(it["token_type_ids"])
-        mask[i, :n] = 1
-    if "token_type_ids" not in items[0]:
-        return {"input_ids": ids, "attention_mask": mask}
-    return {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask}
-
-
-def collate(items: list[dict[str, Any]], pad_id: int, multiple: int = 16) -> dict[str, torch.Tensor]:
-    """A padded batch with its NLI labels."""
-    return {**pad_batch(items, pad_id, multiple), "labels": torch.tensor([it["label"] for it in items])}
-
-
 def train_only_delta(model: torch.nn.Module, lora: LoraCfg) -> torch.nn.Module:
     """Freeze everything, inject LoRA into ``lora.targets``, unfreeze the LoRA factors and the small tensors that
     ship whole (``lora.full``): what a delta holds is exactly what trains. Shared by the NLI and QA trainers."""
@@ -290,14 +230,20 @@ def train_only_delta(model: torch.nn.Module, lora: LoraCfg) -> torch.nn.Module:
     return model
 
 
-def optimizer_and_schedule(n_items: int, groups: list[dict[str, Any]], train: TrainCfg) -> tuple[int, int, Any, Any]:
-    """(steps per epoch, total steps, AdamW, LR schedule): linear warm-up over ``warmup_ratio`` of the total, then
-    linear decay to 0 at ``total`` (``epochs`` x batches, cut to ``max_steps``). The schedule reads ``total`` at
-    every step, so a resume under another ``max_steps`` continues on the new schedule."""
+def planned_steps(n_items: int, train: TrainCfg) -> tuple[int, int]:
+    """(steps per epoch, total steps): ``epochs`` x batches, cut to ``max_steps``."""
     steps_per_epoch = math.ceil(n_items / train.batch_size)
     total = steps_per_epoch * train.epochs
     if train.max_steps is not None:
         total = min(total, train.max_steps)
+    return steps_per_epoch, total
+
+
+def optimizer_and_schedule(n_items: int, groups: list[dict[str, Any]], train: TrainCfg) -> tuple[int, int, Any, Any]:
+    """(steps per epoch, total steps, AdamW, LR schedule): linear warm-up over ``warmup_ratio`` of the total, then
+    linear decay to 0 at ``total`` (:func:`planned_steps`). The schedule reads ``total`` at every step, so a resume
+    under another ``max_steps`` continues on the new schedule."""
+    steps_per_epoch, total = planned_steps(n_items, train)
     opt = torch.optim.AdamW(groups)
     warmup = max(1, int(total * train.warmup_ratio))
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -364,6 +310,24 @@ def config_fingerprint(cfg: Config) -> str:
     return json.dumps(dump, sort_keys=True)
 
 
+def training_mix(cfg: Config) -> tuple[list[Example], list[Example], dict[str, int]]:
+    """(train examples, held-out train/ rows, counts per kind) of a config: the mix, plus a distillation config's
+    unlabelled scoring-shaped pairs. Deterministic; the labelling step and the trainer both build it here."""
+    files = cfg.data.train_files or [cfg.data.train_file]
+    rows = [r for f in files for r in read_jsonl(resolve(cfg.data.root) / f)]
+    mix = MixConfig(cfg.data.origin_weights, cfg.data.synthetic, cfg.data.heldout_per_group, cfg.data.fraction,
+                    cfg.seed, cfg.data.mix_seed, doc_groups=tuple(cfg.data.doc_groups),
+                    perturb_groups=tuple(cfg.data.perturb_groups), doc_windows=cfg.data.doc_windows,
+                    fit_premise_words=cfg.data.fit_premise_words, pad_sentences=tuple(cfg.data.pad_sentences))
+    examples, heldout, counts = build_mix(rows, mix)
+    if cfg.distill is not None:
+        extra = unlabelled_examples(rows, cfg.distill, cfg.data.mix_seed or cfg.seed)
+        examples = examples + extra
+        for ex in extra:
+            counts[ex.kind] = counts.get(ex.kind, 0) + 1
+    return examples, heldout, counts
+
+
 def run_training(
     config_path: str | Path, *, resume: bool = True, stop_after: int | None = None, export_only: bool = False
 ) -> Path:
@@ -383,13 +347,9 @@ def run_training(
     train_dir.mkdir(parents=True, exist_ok=True)
     ckpt = train_dir / "checkpoint.pt"
 
-    files = cfg.data.train_files or [cfg.data.train_file]
-    rows = [r for f in files for r in read_jsonl(resolve(cfg.data.root) / f)]
-    mix = MixConfig(cfg.data.origin_weights, cfg.data.synthetic, cfg.data.heldout_per_group, cfg.data.fraction,
-                    cfg.seed, cfg.data.mix_seed, doc_groups=tuple(cfg.data.doc_groups),
-                    perturb_groups=tuple(cfg.data.perturb_groups), doc_windows=cfg.data.doc_windows,
-                    fit_premise_words=cfg.data.fit_premise_words, pad_sentences=tuple(cfg.data.pad_sentences))
-    examples, heldout, counts = build_mix(rows, mix)
+    examples, heldout, counts = training_mix(cfg)
+    if cfg.distill is not None:
+        examples = attach_teacher(examples, cfg.distill, train_dir)
     model, tokenizer = build_model(cfg)
     items = encode(examples, tokenizer, cfg.model.max_length, accepts_segments(model))
     lengths = [len(it["input_ids"]) for it in items]
@@ -398,6 +358,9 @@ def run_training(
     if resume and ckpt.exists():
         step, elapsed = load_checkpoint(ckpt, model, opt, sched, fingerprint)
         print(f"[train] resumed from {ckpt} at step {step}/{total}", flush=True)
+    if cfg.distill is not None and not export_only:
+        require_labels(items, visited_indices(lengths, cfg.train.batch_size, cfg.seed, cfg.train.sort_chunk,
+                                              steps_per_epoch, total, start=step), config_path)
     n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print(f"[train] {len(items)} examples, {total} steps, {n_train / 1e6:.2f}M trainable params; mix={counts}",
           flush=True)
@@ -437,10 +400,10 @@ def run_training(
                 order = (epoch, epoch_batches(lengths, cfg.train.batch_size, cfg.seed, epoch, cfg.train.sort_chunk))
             batch_ids = order[1][idx]
             batch = collate([items[i] for i in batch_ids], tokenizer.pad_token_id)
-            labels = batch.pop("labels")
+            targets: dict[str, torch.Tensor] = {k: batch.pop(k) for k in ("labels", "soft") if k in batch}
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 logits = model(**batch).logits
-            loss = nli_loss(logits, labels)
+            loss = training_loss(logits, targets, cfg.distill.gold_weight if cfg.distill else 1.0)
             optimizer_step(model, loss, opt, sched, cfg.train.grad_clip)
             step += 1
             run_loss += loss.item()
