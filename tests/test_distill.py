@@ -148,3 +148,12 @@ def test_a_two_way_teacher_is_refused(tmp_path: Path, one_torch_thread: None) ->
     path = _distill_config(tmp_path, two)
     with pytest.raises(ValueError, match="not a 3-way NLI model"):
         TL.label_command(path)
+
+
+def test_configs_without_distill_keep_their_checkpoints_fingerprint(tmp_path: Path, tiny_nli_dir: Path) -> None:
+    """Adding the distill section must not invalidate the checkpoints of runs that predate it (a many-hour run
+    would refuse to resume); a distillation config's fingerprint does name its teacher."""
+    plain = T.load_config(TINY_CONFIG)
+    assert "distill" not in json.loads(T.config_fingerprint(plain))
+    with_teacher = T.load_config(_distill_config(tmp_path, tiny_nli_dir))
+    assert json.loads(T.config_fingerprint(with_teacher))["distill"]["teacher"]["model"]["id"] == str(tiny_nli_dir)

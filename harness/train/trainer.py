@@ -307,6 +307,8 @@ def config_fingerprint(cfg: Config) -> str:
                                    "output": True, "eval": True})
     if cfg.model.init_from:
         dump["model"]["init_from"] = embedded.sha256_file(resolve(cfg.model.init_from) / embedded.ADAPTER_FILE)
+    if dump.get("distill") is None:
+        dump.pop("distill", None)  # sections added later leave the checkpoints of configs without them valid
     return json.dumps(dump, sort_keys=True)
 
 
