@@ -65,7 +65,7 @@ def label_command(config_path: str | Path) -> Path:
     train_dir.mkdir(parents=True, exist_ok=True)
     cache = OutputCache(train_dir / cfg.distill.cache_file)
     try:
-        engine = Engine(cfg.distill.teacher.token_budget, cache=cache)
+        engine = Engine(cfg.distill.teacher.token_budget, cache=cache, progress=True)  # plain lines in a log
         print(f"[distill] teacher {info.id}@{info.revision} on {len(pairs)} pairs ({len(needed)} of "
               f"{len(examples)} examples, {total} steps)", flush=True)
         outputs = engine.run(backend, pairs, desc="teacher")
