@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from harness.scorers.nli import PremiseIndex
 from harness.scorers.overlap import content_words
 
 __all__ = ["CANDIDATE_WEIGHT", "WindowIndex", "rank_windows"]
@@ -22,34 +23,24 @@ CANDIDATE_WEIGHT = 2.0
 
 
 class WindowIndex:
-    """The content words of one source's windows, read once and ranked against many questions."""
+    """The content words of one source's windows, indexed once (the NLI scorer's inverted index: a word's
+    postings are the windows holding it, so its document frequency too) and ranked against many questions."""
 
     def __init__(self, windows: Sequence[str]) -> None:
-        self.vocab = [set(content_words(w)) for w in windows]
-        self.df: dict[str, int] = {}
-        for words in self.vocab:
-            for word in words:
-                self.df[word] = self.df.get(word, 0) + 1
+        self.index = PremiseIndex([set(content_words(w)) for w in windows])
 
     def rank(self, question: str, candidate: str) -> list[int]:
         """Window indices, best first for ``question`` and its answer ``candidate`` (see :func:`rank_windows`)."""
-        n = len(self.vocab)
+        n = self.index.n
         if n <= 1:
             return list(range(n))
-        weights: dict[str, float] = {}
-        for word in content_words(question):
-            weights[word] = max(weights.get(word, 0.0), 1.0)
-        for word in content_words(candidate):
-            weights[word] = max(weights.get(word, 0.0), CANDIDATE_WEIGHT)
+        weights: dict[str, float] = dict.fromkeys(content_words(question), 1.0)
+        weights.update(dict.fromkeys(content_words(candidate), CANDIDATE_WEIGHT))
         scores = [0.0] * n
         for word, weight in weights.items():
-            df = self.df.get(word)
-            if not df:
-                continue
-            gain = weight * math.log(1.0 + n / df)
-            for i in range(n):
-                if word in self.vocab[i]:
-                    scores[i] += gain
+            holding = self.index.postings.get(word, ())
+            for i in holding:
+                scores[i] += weight * math.log(1.0 + n / len(holding))
         return sorted(range(n), key=lambda i: (-scores[i], i))
 
 
