@@ -4,7 +4,7 @@ distillation step (:mod:`harness.train.distill`), kept apart from the training l
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -12,7 +12,8 @@ import torch
 from harness.train.data import Example
 from harness.train.labels import NO_GOLD, NOT_ENTAILMENT
 
-__all__ = ["collate", "distill_loss", "encode", "epoch_batches", "nli_loss", "pad_batch", "training_loss"]
+__all__ = ["collate", "distill_loss", "encode", "epoch_batches", "nli_loss", "pad_batch", "scheduled_batches",
+           "training_loss"]
 
 
 def nli_loss(logits: torch.Tensor, labels: torch.Tensor, reduce: bool = True) -> torch.Tensor:
@@ -76,6 +77,19 @@ def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, so
         batches += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+def scheduled_batches(lengths: list[int], batch_size: int, seed: int, sort_chunk: int, steps_per_epoch: int,
+                      start: int, total: int) -> Iterator[list[int]]:
+    """The example indices of training steps ``start``..``total``, in order: epoch ``step // steps_per_epoch``'s
+    :func:`epoch_batches`, batch ``step % steps_per_epoch``. The one batch order of the trainers, of a resumed
+    run and of the teacher labelling a distillation student's schedule."""
+    order: tuple[int, list[list[int]]] = (-1, [])
+    for step in range(start, total):
+        epoch, idx = divmod(step, steps_per_epoch)
+        if order[0] != epoch:
+            order = (epoch, epoch_batches(lengths, batch_size, seed, epoch, sort_chunk))
+        yield order[1][idx]
 
 
 def pad_batch(items: Sequence[dict[str, Any]], pad_id: int, multiple: int = 16) -> dict[str, torch.Tensor]:

@@ -119,16 +119,10 @@ def unlabelled_examples(rows: Sequence[dict], distill: DistillCfg, seed: int) ->
 def visited_indices(lengths: Sequence[int], batch_size: int, seed: int, sort_chunk: int, steps_per_epoch: int,
                     total: int, start: int = 0) -> list[int]:
     """The example indices the trainer's steps ``start``..``total`` will read, in order (its batch order)."""
-    from harness.train.batches import epoch_batches
+    from harness.train.batches import scheduled_batches
 
-    out: list[int] = []
-    order: tuple[int, list[list[int]]] = (-1, [])
-    for step in range(start, total):
-        epoch, idx = divmod(step, steps_per_epoch)
-        if order[0] != epoch:
-            order = (epoch, epoch_batches(list(lengths), batch_size, seed, epoch, sort_chunk))
-        out += order[1][idx]
-    return out
+    batches = scheduled_batches(list(lengths), batch_size, seed, sort_chunk, steps_per_epoch, start, total)
+    return [i for batch in batches for i in batch]
 
 
 def teacher_labels_path(distill: DistillCfg, train_dir: Path) -> Path:

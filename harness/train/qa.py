@@ -36,7 +36,7 @@ from harness.models import embedded
 from harness.models.embedded_qa import CLOZE_MASK, TASK, build_base_qa
 from harness.models.qa_backends import ExtractiveQABackend
 from harness.scorers.answers import normalize_answer, token_f1
-from harness.train.batches import epoch_batches, pad_batch
+from harness.train.batches import pad_batch, scheduled_batches
 from harness.train.checkpoint import load_checkpoint, save_checkpoint, write_delta
 from harness.train.qa_config import QAConfig, QADataCfg, QAModelCfg, load_qa_config
 from harness.train.qa_examples import (
@@ -313,13 +313,11 @@ def run_qa_training(config_path: str | Path, *, resume: bool = True, stop_after:
 
     model.train()
     t0, c0 = time.perf_counter(), time.process_time()
-    run_loss, run_n = 0.0, 0
-    order: tuple[int, list[list[int]]] = (-1, [])
-    while step < total:
-        epoch, idx = divmod(step, steps_per_epoch)
-        if order[0] != epoch:
-            order = (epoch, epoch_batches(lengths, cfg.train.batch_size, cfg.seed, epoch, cfg.train.sort_chunk))
-        batch = collate([items[i] for i in order[1][idx]], tokenizer.pad_token_id)
+    run_loss = 0.0
+    batches = scheduled_batches(lengths, cfg.train.batch_size, cfg.seed, cfg.train.sort_chunk, steps_per_epoch,
+                                step, total)
+    for run_n, batch_ids in enumerate(batches, start=1):
+        batch = collate([items[i] for i in batch_ids], tokenizer.pad_token_id)
         starts, ends = batch.pop("start_positions"), batch.pop("end_positions")
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16(cfg.train)):
             out = model(**batch)
@@ -327,7 +325,6 @@ def run_qa_training(config_path: str | Path, *, resume: bool = True, stop_after:
         optimizer_step(model, loss, opt, sched, cfg.train.grad_clip)
         step += 1
         run_loss += loss.item()
-        run_n += 1
         now_wall, now_cpu = wall + time.perf_counter() - t0, cpu + time.process_time() - c0
         if step % cfg.train.log_every == 0 or step == total:
             rate = (time.perf_counter() - t0) / run_n

@@ -27,7 +27,7 @@ from harness.train.bases import (
     build_large_classifier,
     build_tiny_classifier,
 )
-from harness.train.batches import collate, encode, epoch_batches, training_loss
+from harness.train.batches import collate, encode, scheduled_batches, training_loss
 from harness.train.checkpoint import load_checkpoint, save_checkpoint, write_delta, write_reference_logits
 from harness.train.data import NOT_ENTAILMENT, Example, MixConfig, build_mix, read_jsonl
 from harness.train.dev_curve import EvalCfg, dev_evaluation
@@ -395,12 +395,8 @@ def run_training(
     with Progress(TextColumn("[bold]train"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("train", total=total, completed=step, info="")
-        order: tuple[int, list[list[int]]] = (-1, [])
-        while step < total:
-            epoch, idx = divmod(step, steps_per_epoch)
-            if order[0] != epoch:
-                order = (epoch, epoch_batches(lengths, cfg.train.batch_size, cfg.seed, epoch, cfg.train.sort_chunk))
-            batch_ids = order[1][idx]
+        for batch_ids in scheduled_batches(lengths, cfg.train.batch_size, cfg.seed, cfg.train.sort_chunk,
+                                           steps_per_epoch, step, total):
             batch = collate([items[i] for i in batch_ids], tokenizer.pad_token_id)
             targets: dict[str, torch.Tensor] = {k: batch.pop(k) for k in ("labels", "soft") if k in batch}
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
