@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from harness.evaluation.metrics import auc_rows
+from harness.evaluation.metrics import roc_auc
 
 
 def _auc(y: list[float], s: list[float]) -> float:
-    return float(auc_rows(np.array(y) >= 0.5, np.array(s))(np.arange(len(y))[None, :])[0])
+    return roc_auc([int(v >= 0.5) for v in y], s)
 
 
 def row(run: Path, origin: dict[str, str], scorer: str = "qa") -> dict[str, Any]:
