@@ -6,9 +6,10 @@ and ROC-AUC of the first labelled dataset, each also as a ratio to the first var
 
     harness bench qa --config configs/nli_qa.yaml --set-data ../shared/data/dev/frank_valid.jsonl --limit 60
 
-The built-in variants: ``nli`` (the config's NLI scorer), ``qa-every-window`` (QA as it was: every question
-reads every source window, and the model answers it on the claim too) and ``qa`` (the config's QA scorer: the
-best window per question, widened when the answer is weak, the candidate as reference).
+The built-in variants: ``nli`` (the config's NLI scorer), ``qa-every-window`` (QA as it was before 0.5: every
+question, absent candidates included, reads every source window, and the model answers it on the claim too) and
+``qa`` (the config's QA scorer: by default the best window per question, the candidate as reference, absent
+candidates unsupported without a question).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ __all__ = ["VARIANTS", "main"]
 
 VARIANTS: dict[str, Variant] = {
     "nli": ("nli", {}),
-    "qa-every-window": ("qa", {"source_windows": None, "widen_below": None, "claim_answers": "model"}),
+    "qa-every-window": ("qa", {"source_windows": None, "widen_below": None, "claim_answers": "model",
+                               "absent_answers": "ask"}),
     "qa": ("qa", {}),
 }
 """Built-in variants: (scorer type, changes to the config's first scorer of that type)."""
