@@ -106,11 +106,19 @@ REFERENCE_INPUTS: list[tuple[str, str]] = [
 
 
 @torch.inference_mode()
-def write_reference_logits(export_dir: Path) -> Path:
-    """Logits of the *loaded* (merged, fp32) shipped model on fixed inputs: a regression anchor for tests."""
-    model, tokenizer, info = embedded.load_embedded(torch.float32, directory=export_dir)
+def write_reference_logits(export_dir: Path, model_id: str = "embedded") -> Path:
+    """Logits of the *loaded* (merged, fp32) shipped model on fixed inputs: a regression anchor for tests.
+    ``model_id``: ``embedded`` (MiniLM-L6 base) or ``embedded-large`` (the 110M base)."""
+    if model_id == "embedded-large":
+        from harness.models.embedded_large import load_embedded_large
+
+        model, tokenizer, info = load_embedded_large(torch.float32, directory=export_dir)
+    else:
+        model, tokenizer, info = embedded.load_embedded(torch.float32, directory=export_dir)
     enc = tokenizer([p for p, _ in REFERENCE_INPUTS], [h for _, h in REFERENCE_INPUTS], padding=True,
                     truncation=True, return_tensors="pt")
+    if "token_type_ids" in enc and model.config.model_type == "mpnet":
+        enc.pop("token_type_ids")  # MPNet takes none
     logits = model(**enc).logits.tolist()
     out = export_dir / "reference_logits.json"
     out.write_text(json.dumps({"adapter_sha256": info["adapter_sha256"], "dtype": "float32",

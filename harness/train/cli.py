@@ -1,4 +1,5 @@
-"""Command line: ``python -m harness.train CONFIG.yaml [--no-resume]`` (rerun the same command to resume)."""
+"""Command line: ``python -m harness.train CONFIG.yaml [--no-resume]`` (rerun the same command to resume);
+``--status`` prints where a run stands, ``--ship STEP`` ships a snapshot chosen on dev."""
 
 from __future__ import annotations
 
@@ -32,7 +33,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="print where the run stands (progress, checkpoint, CPU-hours, dev curve) and exit")
     parser.add_argument("--stop-after", type=int, default=None, metavar="STEP",
                         help="checkpoint and stop at this global step (the LR schedule still spans the full run)")
+    parser.add_argument("--ship", type=int, default=None, metavar="STEP",
+                        help="write the run's snapshot at STEP (chosen on dev) as the shipped delta and exit")
+    parser.add_argument("--to", default=None, metavar="DIR", help="with --ship: where (default: output.ship_dir)")
+    parser.add_argument("--version", default=None, help="with --ship: the release version (default: output.version)")
     args = parser.parse_args(argv)
+    if args.ship is not None:
+        from harness.train.ship import ShipError, ship_snapshot
+
+        try:
+            print(ship_snapshot(args.config, args.ship, to=args.to, version=args.version))
+        except ShipError as exc:
+            parser.exit(2, f"error: {exc}\n")
+        return 0
     if args.status:
         from harness.train.journal import status_lines
         from harness.train.trainer import load_config, resolve

@@ -106,6 +106,8 @@ class OutputCfg(BaseModel):
     train_dir: str = ".train/embedded"
     export_dir: str = "harness/models/embedded"
     version: str = "0.1.0"
+    ship_dir: str | None = None
+    """Where ``--ship STEP`` writes a chosen snapshot as the model's delta (e.g. ``harness/models/embedded_large``)."""
 
 
 class Config(BaseModel):
