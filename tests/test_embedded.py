@@ -115,3 +115,24 @@ def test_loads_with_network_blocked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", refuse)
     model, _tok, info = E.load_embedded()
     assert info["name"] == "embedded" and model.config.num_labels == 3
+
+
+def test_candidate_delta_from_environment_is_loaded_and_recorded(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """``HARNESS_EMBEDDED_DIR`` evaluates a candidate (a distilled student) as ``embedded``; what ran says so."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from harness.config.scorers import ModelConfig
+    from harness.models import loading
+
+    with safe_open(str(E.EMBEDDED_DIR / E.ADAPTER_FILE), framework="pt") as fh:
+        meta = dict(fh.metadata())
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    tensors["full.classifier.bias"] = tensors["full.classifier.bias"] + 1.0
+    save_file(tensors, str(tmp_path / E.ADAPTER_FILE), metadata={**meta, "version": "9.9.9-candidate"})
+    monkeypatch.setenv("HARNESS_EMBEDDED_DIR", str(tmp_path))
+    loaded = loading.load_model(ModelConfig(id="embedded"), "classification")
+    assert loaded.info.revision == "9.9.9-candidate"
+    assert loaded.info.weight_sha256 == E.sha256_file(tmp_path / E.ADAPTER_FILE) != E.sha256_file(
+        E.EMBEDDED_DIR / E.ADAPTER_FILE)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,15 @@ def verify_base(base_dir: Path | None = None, expected_sha256: str | None = None
     return weights
 
 
+def delta_dir() -> Path:
+    """The delta folder in use: ``$HARNESS_EMBEDDED_DIR`` (a candidate under evaluation, e.g. a distilled
+    student's export) or the one shipped in the package; run.json records its version and sha256 either way."""
+    return Path(os.environ.get("HARNESS_EMBEDDED_DIR") or EMBEDDED_DIR).expanduser()
+
+
 def embedded_available(directory: Path | None = None) -> bool:
     """Cheap check (no hashing, no model build): adapter shipped and base package installed."""
-    directory = EMBEDDED_DIR if directory is None else Path(directory)
+    directory = delta_dir() if directory is None else Path(directory)
     if not (directory / ADAPTER_FILE).is_file():
         return False
     try:
@@ -192,8 +199,9 @@ def load_delta_model(
 def load_embedded(
     dtype: torch.dtype = torch.float32, *, directory: Path | None = None
 ) -> tuple[Any, Any, dict[str, Any]]:
-    """Verified base + shipped delta -> (model in eval mode, tokenizer, info). Never touches the network."""
-    directory = EMBEDDED_DIR if directory is None else Path(directory)
+    """Verified base + shipped delta (or ``$HARNESS_EMBEDDED_DIR``'s) -> (model in eval mode, tokenizer, info).
+    Never touches the network."""
+    directory = delta_dir() if directory is None else Path(directory)
     model, tokenizer, info = load_delta_model(
         build_base_classifier, directory, name="embedded", dtype=dtype,
         missing="Embedded adapter {adapter} is missing; train it with: python -m harness.train "
