@@ -90,6 +90,9 @@ class NLIScorerConfig(_ScorerBase):
     its XSum rows 0.622 -> 0.714, BUMP twin wins 0.768 -> 0.794, docs/model.md), off for any other model."""
     fusion_head: str | None = None
     """A fusion head JSON other than the shipped one (``python -m harness.train.fusion fit --out``)."""
+    untokenize: bool = False
+    """Give the model PTB-tokenised text as plain prose (``would n't`` -> ``wouldn't``, ```` `` ''`` -> ``"``,
+    ``-lrb-`` -> ``(``; :mod:`harness.segment.detokenize`); claims, offsets and evidence are unchanged."""
     @field_validator("claim_score", mode="before")
     @classmethod
     def _renamed_claim_score(cls, v: Any) -> Any:

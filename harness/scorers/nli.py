@@ -33,6 +33,7 @@ from harness.scorers.base import ClaimKey, ScorerContext, scorer
 from harness.scorers.fusion import FEATURES as FUSION_FEATURES
 from harness.scorers.fusion import SourceFacts, claim_features, load_fusion_head
 from harness.scorers.overlap import content_words
+from harness.segment.detokenize import untokenize
 from harness.segment.sentences import split_sentences
 from harness.types import ClaimScore, Evidence, SegmentedPair
 
@@ -355,7 +356,8 @@ class NLIScorer:
         another claim in an earlier pass of this block) from there, the rest in one engine call (which
         dedups them), then remembered in ``known``."""
         todo = [x for x in inputs if x not in known]
-        raw = engine.run(self.backend, todo, desc=f"{self.name} premise-claim pairs") if todo else []
+        model_inputs = [(untokenize(p), untokenize(h)) for p, h in todo] if self.cfg.untokenize else todo
+        raw = engine.run(self.backend, model_inputs, desc=f"{self.name} premise-claim pairs") if todo else []
         known.update(zip(todo, (to_nli_probs(o, self.labels, self.label_names) for o in raw), strict=True))
         probs = [known[x] for x in inputs]
         bounds = list(itertools.accumulate(sizes, initial=0))
