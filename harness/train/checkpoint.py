@@ -16,9 +16,10 @@ import torch
 from safetensors.torch import save_file
 
 from harness.models import embedded
+from harness.train.bases import accepts_segments
 from harness.train.lora import lora_modules, plain_name
 
-__all__ = ["delta_tensors", "load_checkpoint", "save_checkpoint", "trainable_state", "write_delta",
+__all__ = ["delta_tensors", "load_checkpoint", "save_checkpoint", "save_delta", "trainable_state", "write_delta",
            "write_reference_logits"]
 
 
@@ -88,10 +89,15 @@ def delta_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def write_delta(model: torch.nn.Module, export_dir: Path, meta: dict[str, str]) -> Path:
     """The trainable tensors of ``model`` as ``export_dir/adapter.safetensors`` (atomic: tmp + rename)."""
+    return save_delta(delta_tensors(model), export_dir, meta)
+
+
+def save_delta(tensors: dict[str, torch.Tensor], export_dir: Path, meta: dict[str, str]) -> Path:
+    """Delta tensors with header ``meta`` as ``export_dir/adapter.safetensors`` (atomic: tmp + rename)."""
     export_dir.mkdir(parents=True, exist_ok=True)
     path = export_dir / embedded.ADAPTER_FILE
     tmp = path.with_suffix(".tmp")
-    save_file(delta_tensors(model), str(tmp), metadata=meta)
+    save_file(tensors, str(tmp), metadata=meta)
     tmp.chmod(0o644)
     os.replace(tmp, path)
     return path
@@ -117,8 +123,8 @@ def write_reference_logits(export_dir: Path, model_id: str = "embedded") -> Path
         model, tokenizer, info = embedded.load_embedded(torch.float32, directory=export_dir)
     enc = tokenizer([p for p, _ in REFERENCE_INPUTS], [h for _, h in REFERENCE_INPUTS], padding=True,
                     truncation=True, return_tensors="pt")
-    if "token_type_ids" in enc and model.config.model_type == "mpnet":
-        enc.pop("token_type_ids")  # MPNet takes none
+    if not accepts_segments(model):
+        enc.pop("token_type_ids", None)  # MPNet takes none
     logits = model(**enc).logits.tolist()
     out = export_dir / "reference_logits.json"
     out.write_text(json.dumps({"adapter_sha256": info["adapter_sha256"], "dtype": "float32",

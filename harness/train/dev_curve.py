@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from harness.train.checkpoint import write_delta
 from harness.train.journal import Journal
 
-__all__ = ["EvalCfg", "dev_evaluation"]
+__all__ = ["EvalCfg", "dev_evaluation", "snapshot_dir"]
 
 
 class EvalCfg(BaseModel):
@@ -29,6 +29,11 @@ class EvalCfg(BaseModel):
     batch_tokens: int = 4096
     data_root: str | None = None
     """The folder holding ``dev/`` (default: ``data.root``)."""
+
+
+def snapshot_dir(train_dir: Path, step: int) -> Path:
+    """Where the delta of the dev evaluation at ``step`` is kept (``--ship STEP`` reads it from there)."""
+    return train_dir / "snapshots" / f"step-{step:06d}"
 
 
 def dev_evaluation(model: torch.nn.Module, tokenizer: Any, cfg: EvalCfg, *, step: int, examples: int,

@@ -10,15 +10,14 @@ writes it (atomically) where the loader looks, with the reference logits the reg
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from safetensors import safe_open
-from safetensors.torch import save_file
 
 from harness.models import embedded
-from harness.train.checkpoint import write_reference_logits
+from harness.train.checkpoint import save_delta, write_reference_logits
+from harness.train.dev_curve import snapshot_dir
 from harness.train.journal import JOURNAL_FILE, read_journal
 
 __all__ = ["ShipError", "ship_snapshot", "snapshot_record"]
@@ -26,10 +25,6 @@ __all__ = ["ShipError", "ship_snapshot", "snapshot_record"]
 
 class ShipError(RuntimeError):
     """A snapshot that cannot be shipped (missing, or no destination); the message is one line."""
-
-
-def _snapshot_dir(train_dir: Path, step: int) -> Path:
-    return train_dir / "snapshots" / f"step-{step:06d}"
 
 
 def snapshot_record(train_dir: Path, step: int, batch_size: int) -> dict[str, Any]:
@@ -54,7 +49,7 @@ def ship_snapshot(config_path: str | Path, step: int, *, to: str | Path | None =
 
     cfg = load_config(config_path)
     train_dir = resolve(cfg.output.train_dir)
-    source = _snapshot_dir(train_dir, step) / embedded.ADAPTER_FILE
+    source = snapshot_dir(train_dir, step) / embedded.ADAPTER_FILE
     if not source.is_file():
         have = sorted(p.name for p in (train_dir / "snapshots").glob("step-*")) if train_dir.is_dir() else []
         raise ShipError(f"no snapshot at step {step} in {train_dir / 'snapshots'} "
@@ -75,12 +70,7 @@ def ship_snapshot(config_path: str | Path, step: int, *, to: str | Path | None =
     meta["version"] = version or cfg.output.version
     meta["training"] = json.dumps(training, sort_keys=True)
 
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    path = dest_dir / embedded.ADAPTER_FILE
-    tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
+    path = save_delta(tensors, dest_dir, meta)
     model_id = {"embedded": "embedded", "large": "embedded-large"}.get(cfg.model.base)
     if model_id is not None:  # a tiny test base has no loader of its own
         write_reference_logits(dest_dir, model_id=model_id)

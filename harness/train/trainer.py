@@ -30,7 +30,7 @@ from harness.train.bases import (
 from harness.train.batches import collate, encode, scheduled_batches, training_loss
 from harness.train.checkpoint import load_checkpoint, save_checkpoint, write_delta, write_reference_logits
 from harness.train.data import NOT_ENTAILMENT, Example, MixConfig, build_mix, read_jsonl
-from harness.train.dev_curve import EvalCfg, dev_evaluation
+from harness.train.dev_curve import EvalCfg, dev_evaluation, snapshot_dir
 from harness.train.distill import attach_teacher, require_labels, unlabelled_examples, visited_indices
 from harness.train.distill_config import DistillCfg
 from harness.train.journal import Journal
@@ -424,7 +424,7 @@ def run_training(
                 dev_evaluation(model, tokenizer, cfg.eval, step=step, examples=step * cfg.train.batch_size,
                                data_root=resolve(cfg.eval.data_root or cfg.data.root), bf16=bf16,
                                max_length=cfg.model.max_length, journal=journal,
-                               snapshot=train_dir / "snapshots" / f"step-{step:06d}",
+                               snapshot=snapshot_dir(train_dir, step),
                                meta=delta_metadata(cfg, {"run_name": cfg.run_name, "steps": step,
                                                          "examples": step * cfg.train.batch_size},
                                                    version=f"{cfg.output.version}+step{step}"))
