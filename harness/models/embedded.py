@@ -75,10 +75,10 @@ def verify_base(base_dir: Path | None = None, expected_sha256: str | None = None
     return weights
 
 
-def delta_dir() -> Path:
-    """The delta folder in use: ``$HARNESS_EMBEDDED_DIR`` (a candidate under evaluation, e.g. a distilled
-    student's export) or the one shipped in the package; run.json records its version and sha256 either way."""
-    return Path(os.environ.get("HARNESS_EMBEDDED_DIR") or EMBEDDED_DIR).expanduser()
+def delta_dir(env: str = "HARNESS_EMBEDDED_DIR", shipped: Path = EMBEDDED_DIR) -> Path:
+    """The delta folder in use: ``$env`` (a candidate under evaluation: a distilled student, a training
+    snapshot) or the one ``shipped`` in the package; run.json records its version and sha256 either way."""
+    return Path(os.environ.get(env) or shipped).expanduser()
 
 
 def embedded_available(directory: Path | None = None) -> bool:

@@ -8,7 +8,6 @@ training snapshot under evaluation); run.json records the delta's version and sh
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ TRAIN_COMMAND = "python -m harness.train configs/train_embedded_large.yaml"
 
 def delta_dir() -> Path:
     """The delta folder in use: ``$HARNESS_EMBEDDED_LARGE_DIR`` or the one shipped in the package."""
-    return Path(os.environ.get("HARNESS_EMBEDDED_LARGE_DIR") or EMBEDDED_LARGE_DIR).expanduser()
+    return embedded.delta_dir("HARNESS_EMBEDDED_LARGE_DIR", EMBEDDED_LARGE_DIR)
 
 
 def build_large_classifier(base_dir: Path) -> torch.nn.Module:

@@ -356,7 +356,10 @@ class NLIScorer:
         another claim in an earlier pass of this block) from there, the rest in one engine call (which
         dedups them), then remembered in ``known``."""
         todo = [x for x in inputs if x not in known]
-        model_inputs = [(untokenize(p), untokenize(h)) for p, h in todo] if self.cfg.untokenize else todo
+        model_inputs = todo
+        if self.cfg.untokenize:  # each distinct text once: a premise meets many claims
+            prose = {t: untokenize(t) for t in {t for pair in todo for t in pair}}
+            model_inputs = [(prose[p], prose[h]) for p, h in todo]
         raw = engine.run(self.backend, model_inputs, desc=f"{self.name} premise-claim pairs") if todo else []
         known.update(zip(todo, (to_nli_probs(o, self.labels, self.label_names) for o in raw), strict=True))
         probs = [known[x] for x in inputs]
