@@ -16,9 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.train import near_copy
 from harness.train.labels import LABEL_IDS, NOT_ENTAILMENT
 from harness.train.perturb import compress, entities, fuse, perturb
 
+SYNTHETIC_KINDS = ("doc_entail", "doc_perturb", "hyp_perturb", "doc_foreign", "doc_fuse", "doc_extrinsic",
+                   "context_pad", *near_copy.MAKERS)
+"""The keys of ``data.synthetic``: how many pairs of each made kind the mix holds (see ``_synthesise``)."""
 MAX_HYPOTHESIS_WORDS = 60  # with fit_premise_words: longer hypotheses are skipped (claims are sentences)
 
 
@@ -370,4 +374,18 @@ def _synthesise(
             cut = rng.randint(0, len(pad))
             prem = " ".join([*pad[:cut], r["premise"], *pad[cut:]])
         out.append(Example(prem, r["hypothesis"], LABEL_IDS[r["label"]], "syn-pad"))
+
+    # 8. near copies whose agent comes from elsewhere in the same window (harness.train.near_copy)
+    for key, maker in near_copy.MAKERS.items():
+        made, attempts = 0, 0
+        while made < n.get(key, 0) and attempts < 20 * n.get(key, 0):
+            attempts += 1
+            window = _make_window(docs, rng)
+            if len(window) < 2:
+                continue
+            near = maker(window, rng)
+            if near is None:
+                continue
+            out.append(Example(" ".join(window), near[0], near[1], f"syn-{key}"))
+            made += 1
     return out

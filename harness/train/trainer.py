@@ -7,6 +7,7 @@ The data order is a pure function of the seed, so a resumed run sees exactly the
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import random
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from harness.models import embedded
 from harness.train.bases import (
@@ -29,7 +30,7 @@ from harness.train.bases import (
 )
 from harness.train.batches import collate, encode, scheduled_batches, training_loss
 from harness.train.checkpoint import load_checkpoint, save_checkpoint, write_delta, write_reference_logits
-from harness.train.data import NOT_ENTAILMENT, Example, MixConfig, build_mix, read_jsonl
+from harness.train.data import NOT_ENTAILMENT, SYNTHETIC_KINDS, Example, MixConfig, build_mix, read_jsonl
 from harness.train.dev_curve import EvalCfg, dev_evaluation, snapshot_dir
 from harness.train.distill import attach_teacher, require_labels, unlabelled_examples, visited_indices
 from harness.train.distill_config import DistillCfg
@@ -54,6 +55,17 @@ class DataCfg(BaseModel):
     doc_windows: bool = False
     fit_premise_words: int | None = None
     pad_sentences: list[int] = Field(default_factory=lambda: [1])
+
+    @field_validator("synthetic")
+    @classmethod
+    def _known_synthetic(cls, value: dict[str, int]) -> dict[str, int]:
+        """A misspelt kind would silently make nothing: name it, with the closest known kind."""
+        for key in value:
+            if key not in SYNTHETIC_KINDS:
+                close = difflib.get_close_matches(key, SYNTHETIC_KINDS, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ValueError(f"unknown synthetic kind '{key}'{hint}; known: {', '.join(SYNTHETIC_KINDS)}")
+        return value
 
 
 class ModelCfg(BaseModel):
