@@ -2,7 +2,9 @@
 
 `harness compare` reports whole datasets; this answers "and on the abstractive rows alone?". The subset is the
 rows whose field ``--field`` in the dataset's own file equals ``--value`` (FRANK's ``origin``: ``xsum`` or
-``cnndm``). Example (docs/speed.md):
+``cnndm``; its ``model``: ``pgn``, ``bart``, ...). ``--error TYPE`` keeps, of those, the faithful rows and the
+unfaithful ones annotated with that FRANK error type (``errors[TYPE] < 1``: EntE, CorefE, RelE, ...).
+Example (docs/speed.md):
 
     python scripts/subset_auc.py --data ../shared/data/dev/frank_valid.jsonl --dataset frank_valid \
         --field origin --value xsum results/RUN_A results/RUN_B [results/RUN_C ...]
@@ -41,18 +43,28 @@ def main() -> None:
     ap.add_argument("runs", nargs="+", type=Path, help="run folders; the first is the reference A")
     ap.add_argument("--data", type=Path, required=True, help="the dataset's file (jsonl or jsonl.gz)")
     ap.add_argument("--dataset", required=True, help="the dataset's name in the runs")
-    ap.add_argument("--field", required=True)
-    ap.add_argument("--value", required=True)
+    ap.add_argument("--field", default=None, help="keep the rows whose field equals --value (default: all rows)")
+    ap.add_argument("--value", default=None)
+    ap.add_argument("--error", default=None,
+                    help="FRANK: keep the faithful rows and the unfaithful ones with this error type (EntE, ...)")
     ap.add_argument("--id-field", default="id")
     ap.add_argument("--scorer", default="nli")
     ap.add_argument("--resamples", type=int, default=2000)
     args = ap.parse_args()
 
     rows = [json.loads(x) for x in _lines(args.data)]
-    ids = {str(r[args.id_field]) for r in rows if str(r.get(args.field)) == args.value}
+    if (args.field is None) != (args.value is None):
+        ap.error("--field and --value go together")
+    if args.field is not None:
+        rows = [r for r in rows if str(r.get(args.field)) == args.value]
+    if args.error is not None:
+        rows = [r for r in rows if r.get("label") == 1 or float((r.get("errors") or {}).get(args.error, 1.0)) < 1.0]
+    ids = {str(r[args.id_field]) for r in rows}
+    what = " and ".join(x for x in (f"{args.field}={args.value}" if args.field else "",
+                                     f"error {args.error} (or faithful)" if args.error else "") if x) or "all rows"
     ref = pair_scores(args.runs[0], args.dataset, args.scorer, ids)
     y_ref = [g for g, _ in ref.values()]
-    print(f"{args.runs[0].name}: {len(ref)} pairs with {args.field}={args.value} ({int(sum(y_ref))} positive), "
+    print(f"{args.runs[0].name}: {len(ref)} pairs with {what} ({int(sum(y_ref))} positive), "
           f"ROC-AUC {roc_auc_score(y_ref, [s for _, s in ref.values()]):.3f}")
     for run in args.runs[1:]:
         other = pair_scores(run, args.dataset, args.scorer, ids)

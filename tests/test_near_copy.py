@@ -42,14 +42,19 @@ def test_entity_swap_takes_a_same_type_name_from_another_sentence() -> None:
 
 
 @needs_spacy
-def test_subject_swap_only_donates_named_subjects() -> None:
-    window = ["The Newcastle manager dropped two strikers.", "Alan Shearer scored twice in the derby."]
+def test_subject_swap_only_swaps_names() -> None:
+    window = ["Ruud Gullit dropped two strikers.", "Alan Shearer scored twice in the derby."]
     made = _all(N.swap_subject, window)
-    assert {h for h, _ in made} == {"Alan Shearer dropped two strikers."}
+    assert {h for h, _ in made} == {"Alan Shearer dropped two strikers.", "Ruud Gullit scored twice in the derby."}
     assert all(label == NOT_ENTAILMENT for _, label in made)
-    # a description ("the forward") may be the same person as the other sentence's subject: never donated
-    unnamed = ["The forward scored twice.", "The manager praised the team."]
-    assert _all(N.swap_subject, unnamed) == []
+    inside = ["On Monday, The Rolling Stones announced a tour.", "The Beatles played in Hyde Park."]
+    assert "On Monday, the Beatles announced a tour." in {h for h, _ in _all(N.swap_subject, inside)}
+    # a description ("the film", "the Newcastle manager") is often the other subject under another name, and
+    # naming it is what a faithful summary does: never swapped, either way
+    described = ["The film documents the accounts of soldiers.", "Winter Soldier was released in 1972."]
+    assert _all(N.swap_subject, described) == []
+    manager = ["The Newcastle manager dropped two strikers.", "Alan Shearer scored twice in the derby."]
+    assert _all(N.swap_subject, manager) == []
 
 
 @needs_spacy

