@@ -104,3 +104,14 @@ def test_phase_two_continues_the_large_run() -> None:
     assert set(N.MAKERS) <= set(phase2.data.synthetic)
     assert phase2.output.train_dir.startswith("~/.cache/harness-train/")
     assert phase2.output.train_dir != large.output.train_dir
+
+
+def test_small_model_candidate_sees_the_same_near_copy_mix() -> None:
+    """The v0.5 candidate trains the default on exactly the large model's phase-2 mix, from a v0.4.0 copy kept
+    outside the work tree (shipping a new default cannot change what it started from)."""
+    phase2 = T.load_config(REPO / "configs" / "train_embedded_large_nc.yaml")
+    small = T.load_config(REPO / "configs" / "train_embedded_v5_nc.yaml")
+    assert small.data == phase2.data and small.model.base == "embedded"
+    assert small.model.init_from and small.model.init_from.startswith("~/.cache/harness-train/")
+    assert small.lora.rank == 80 and small.output.train_dir.startswith("~/.cache/harness-train/")
+

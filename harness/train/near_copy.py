@@ -5,7 +5,7 @@ splice them, so their errors are a copied predicate with the wrong agent: a name
 pronoun resolved to the wrong person, one sentence's subject glued to another's predicate. Every word of such a
 claim occurs in the premise, so lexical cues say "supported". On 120 windows of train/ documents per kind
 (``scripts/near_copy_probe.py``), v0.4.0 and the large model rank them barely above chance against plain copies
-(ROC-AUC 0.51-0.70; docs/model.md).
+(ROC-AUC 0.57-0.68; docs/model.md).
 The ``perturb`` edits swap in entities from anywhere and rarely from the same window.
 
 Each maker takes a window (1-6 consecutive sentences) and returns ``(hypothesis, label)`` or ``None`` when the
