@@ -8,6 +8,9 @@ Example (docs/speed.md):
 
     python scripts/subset_auc.py --data ../shared/data/dev/frank_valid.jsonl --dataset frank_valid \
         --field origin --value xsum results/RUN_A results/RUN_B [results/RUN_C ...]
+
+``--scorer nli=combined`` reads the reference run's ``nli`` against the other runs' ``combined`` (as ``harness
+compare --scorer`` does).
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ def main() -> None:
     ap.add_argument("--error", default=None,
                     help="FRANK: keep the faithful rows and the unfaithful ones with this error type (EntE, ...)")
     ap.add_argument("--id-field", default="id")
-    ap.add_argument("--scorer", default="nli")
+    ap.add_argument("--scorer", default="nli",
+                    help="NAME, or NAME_A=NAME_B: the reference run's scorer and the other runs' (nli=combined)")
     ap.add_argument("--resamples", type=int, default=2000)
     args = ap.parse_args()
 
@@ -62,12 +66,13 @@ def main() -> None:
     ids = {str(r[args.id_field]) for r in rows}
     what = " and ".join(x for x in (f"{args.field}={args.value}" if args.field else "",
                                      f"error {args.error} (or faithful)" if args.error else "") if x) or "all rows"
-    ref = pair_scores(args.runs[0], args.dataset, args.scorer, ids)
+    scorer_a, _, scorer_b = args.scorer.partition("=")
+    ref = pair_scores(args.runs[0], args.dataset, scorer_a, ids)
     y_ref = [g for g, _ in ref.values()]
     print(f"{args.runs[0].name}: {len(ref)} pairs with {what} ({int(sum(y_ref))} positive), "
           f"ROC-AUC {roc_auc_score(y_ref, [s for _, s in ref.values()]):.3f}")
     for run in args.runs[1:]:
-        other = pair_scores(run, args.dataset, args.scorer, ids)
+        other = pair_scores(run, args.dataset, scorer_b or scorer_a, ids)
         common = sorted(set(ref) & set(other))
         y = np.array([ref[i][0] for i in common])
         a, b = np.array([ref[i][1] for i in common]), np.array([other[i][1] for i in common])

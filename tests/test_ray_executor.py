@@ -104,7 +104,7 @@ def test_block_that_always_kills_its_actor_fails_after_max_restarts(
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0
     assert sum(ln.startswith("ray: a scoring actor died") for ln in err) == 1, err
-    assert err[-1].startswith("error: ") and "block 1 (6 pairs" in err[-1] and "max_restarts 1" in err[-1], err[-1]
+    assert err[-1].startswith("error: ") and "block 1 (6 pairs" in err[-1] and "max_restarts 1" in err[-1], err
     assert "Traceback" not in "\n".join(err)
 
 
