@@ -24,6 +24,8 @@ from typing import Any
 import torch
 
 from harness import bench
+from harness.bench.core import FRANK_PATH
+from harness.bench.strategies import load_model
 from harness.engine import device as dev
 from harness.engine.hf_backend import PairClassifierBackend
 from harness.engine.onnx_backend import OnnxPairClassifierBackend
@@ -92,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-emulate", dest="emulate", action="store_false")
     args = ap.parse_args(argv)
     dev.set_threads(args.threads)
-    loaded = bench.load_model(args.model, torch.float32, "cpu", args.seed)
-    workload = (bench.frank_workload(bench.FRANK_PATH, args.n_pairs) if args.data == "frank"
+    loaded = load_model(args.model, torch.float32, "cpu", args.seed)
+    workload = (bench.frank_workload(FRANK_PATH, args.n_pairs) if args.data == "frank"
                 else bench.synthetic_workload(args.n_pairs, args.seed))
     pairs = workload.pairs
 

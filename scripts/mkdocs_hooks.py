@@ -12,6 +12,7 @@ from mkdocs.structure.files import File, Files
 REPO = Path(__file__).resolve().parents[1]
 PAGES = {
     "model-cards/embedded.md": "harness/models/embedded/MODEL_CARD.md",
+    "model-cards/embedded-large.md": "harness/models/embedded_large/MODEL_CARD.md",
     "model-cards/embedded-qa.md": "harness/models/embedded_qa/MODEL_CARD.md",
     "model-cards/crosslingual.md": "harness/models/crosslingual/MODEL_CARD.md",
     "model-cards/fusion.md": "harness/models/fusion/MODEL_CARD.md",

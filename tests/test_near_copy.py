@@ -98,7 +98,8 @@ def test_phase_two_continues_the_large_run() -> None:
     large = T.load_config(REPO / "configs" / "train_embedded_large.yaml")
     phase2 = T.load_config(REPO / "configs" / "train_embedded_large_nc.yaml")
     assert phase2.model.base == large.model.base and phase2.model.max_length == large.model.max_length
-    assert phase2.model.init_from and phase2.model.init_from.startswith(large.output.train_dir + "/snapshots/")
+    # it started from a run-1 snapshot (run 1 was lost with its machine; phase 2 is on hold)
+    assert phase2.model.init_from and phase2.model.init_from.startswith("~/.cache/harness-train/embedded-large/")
     assert phase2.data.train_files == large.data.train_files
     assert phase2.eval == large.eval.model_copy(update={"every_examples": phase2.eval.every_examples})
     assert phase2.data.mix_seed != large.data.mix_seed

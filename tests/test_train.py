@@ -415,19 +415,28 @@ def test_resume_ignores_fields_a_real_base_does_not_use(tmp_path: Path) -> None:
 
 
 def test_pilot_yardstick_sees_what_the_large_model_sees() -> None:
-    """The small-model pilot (issue 28) trains on the large run's mix, order and schedule and is measured on the
-    same dev subset, so the two dev curves compare models, not data; state lives outside the work tree."""
+    """The small-model yardstick (issue 28) trains on the large run's mix, order and schedule and is measured on the
+    same dev subset, so the two dev curves compare models, not data; state lives outside the work tree. Run 2 of
+    the large model trains without the non-commercial origins, so its yardstick is the licence arm that drops
+    them, and the run-1 yardstick differs from it in those origins alone."""
     repo = Path(__file__).resolve().parents[1]
     large = T.load_config(repo / "configs" / "train_embedded_large.yaml")
-    small = T.load_config(repo / "configs" / "train_embedded_pilot_small.yaml")
+    small = T.load_config(repo / "configs" / "train_embedded_pilot_commercial.yaml")
+    run1_small = T.load_config(repo / "configs" / "train_embedded_pilot_small.yaml")
     assert (large.model.base, small.model.base) == ("large", "embedded")
     assert large.data == small.data and large.seed == small.seed
-    # the same dev subset; the large run's points (4,800 apart from 31,200 on) fall on the pilot's (2,400)
+    dropped = {k for k, w in large.data.origin_weights.items() if w == 0}
+    assert dropped == {"sick", "rte", "anli", "xnli-de", "control-train", "curriculum-*"}
+    assert all(run1_small.data.origin_weights[k] > 0 for k in dropped)
+    assert large.data.model_copy(update={"origin_weights": run1_small.data.origin_weights,
+                                         "doc_groups": run1_small.data.doc_groups,
+                                         "perturb_groups": run1_small.data.perturb_groups}) == run1_small.data
+    # the same dev subset; the large run's points (4,800 apart) fall on the yardstick's (2,400)
     assert large.eval.model_copy(update={"every_examples": small.eval.every_examples}) == small.eval
     assert large.eval.every_examples % small.eval.every_examples == 0
     for key in ("batch_size", "warmup_ratio", "sort_chunk", "epochs"):
         assert getattr(large.train, key) == getattr(small.train, key), key
-    # the same schedule up to the pilot's last point (9,600 examples); the large run was cut to 50k at 22,400
     assert small.train.max_steps == 4000 and large.train.max_steps is not None and large.train.max_steps >= 3125
     for cfg in (large, small):
         assert cfg.output.train_dir.startswith("~/.cache/harness-train/")
+    assert len({large.output.train_dir, small.output.train_dir, run1_small.output.train_dir}) == 3
